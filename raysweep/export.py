@@ -1,0 +1,92 @@
+"""Export a retrofitted encoder in Hugging Face format, with its tokenizer and a model card.
+
+``AutoModel.from_pretrained(folder)`` then loads the retrofitted encoder; the projection head is
+kept beside it (``projection_head.safetensors``) for anyone who wants the SupCon space too, and
+``raysweep.json`` records the full config and the metrics. The folder is written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from safetensors.torch import save_file
+
+from raysweep import __version__, atomic
+from raysweep.config import RetrofitConfig
+from raysweep.models.encoder import load_tokenizer
+from raysweep.models.retrofit import RetrofitModel
+from raysweep.train.checkpoint import load_config, load_metrics, load_weights
+
+METHOD_NAMES = {
+    "supcon": "SupCon + vector-space preservation (BERTEmo/RoBERTaEmo, arXiv 2310.18930)",
+    "ce": "cross-entropy transfer learning on GoEmotions (TLearn baseline)",
+}
+
+
+def export_checkpoint(checkpoint_dir: str | Path, out_dir: str | Path, extra: dict[str, Any] | None = None) -> Path:
+    """Turn a raysweep training checkpoint into a loadable HF model folder at ``out_dir``."""
+    raw = load_config(checkpoint_dir)
+    cfg = RetrofitConfig.from_dict(raw)
+    metrics = load_metrics(checkpoint_dir)
+    model = RetrofitModel.from_config(cfg.model)
+    load_weights(checkpoint_dir, model)
+    tokenizer = load_tokenizer(cfg.model.name)
+    out_dir = Path(out_dir)
+    with atomic.directory(out_dir) as tmp:
+        model.encoder.encoder.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        save_file(
+            {k: v.contiguous() for k, v in model.head.state_dict().items()}, str(tmp / "projection_head.safetensors")
+        )
+        record = {"raysweep_version": __version__, "config": raw, "metrics": metrics, **(extra or {})}
+        (tmp / "raysweep.json").write_text(json.dumps(record, indent=2))
+        (tmp / "README.md").write_text(model_card(cfg, metrics))
+    return out_dir
+
+
+def model_card(cfg: RetrofitConfig, metrics: dict[str, Any]) -> str:
+    loss, s, t = cfg.loss, cfg.sampler, cfg.train
+    rows = "\n".join(
+        f"| {k} | {v:.4f} |" for k, v in sorted(metrics.items()) if k.startswith("dev_") and isinstance(v, float)
+    )
+    return f"""---
+library_name: transformers
+base_model: {cfg.model.name}
+tags: [emotion, supervised-contrastive-learning, retrofitting, raysweep]
+datasets: [google-research-datasets/go_emotions]
+---
+
+# {Path(cfg.model.name).name} retrofitted for emotions
+
+Retrofitted with raysweep {__version__}: {METHOD_NAMES.get(loss.objective, loss.objective)}.
+Sentence embedding: `{cfg.model.pooling}` pooling of the encoder's last hidden state
+({"the first token" if cfg.model.pooling == "cls" else "mean over real tokens"}).
+
+```python
+from transformers import AutoModel, AutoTokenizer
+model = AutoModel.from_pretrained("PATH"); tokenizer = AutoTokenizer.from_pretrained("PATH")
+```
+
+## Training
+
+| setting | value |
+|---|---|
+| objective | {loss.objective} |
+| λ (VSP weight) | {loss.lam:g} |
+| τ (temperature) | {loss.tau:g} |
+| head | {cfg.model.head} → {cfg.model.proj_dim}-d |
+| sampler | {s.kind} (m={s.m}, global batch {s.batch_size}) |
+| learning rate | {t.lr:g} |
+| epochs / max steps | {t.epochs} / {t.max_steps} |
+| workers | {t.num_workers} |
+| seed | {t.seed} |
+| data | single-label GoEmotions{", without neutral" if cfg.data.drop_neutral else ""}; train limit {cfg.data.train_limit} |
+
+## Dev metrics (GoEmotions dev split, encoder embedding)
+
+| metric | value |
+|---|---|
+{rows}
+"""

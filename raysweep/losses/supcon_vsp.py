@@ -1,0 +1,64 @@
+"""The retrofitting objective: SupCon(τ) on L2-normalised projections + λ · VSP.
+
+* SupCon is pytorch-metric-learning's ``SupConLoss``; under DDP it is wrapped in PML's
+  ``DistributedLossWrapper`` so every rank's anchors see the negatives (and positives) of the whole
+  global batch. That wrapper multiplies by the world size so DDP's gradient averaging yields the
+  gradient of the global loss; the value reported here is divided back to the global loss.
+* VSP (vector-space preservation) is the mean squared error between the encoder's pooled embedding
+  and the frozen original encoder's embedding of the same text.
+
+Both terms are computed in fp32 whatever the autocast precision of the forward pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from pytorch_metric_learning.losses import SupConLoss
+from pytorch_metric_learning.utils.distributed import DistributedLossWrapper
+from torch import nn
+
+
+@dataclass
+class LossTerms:
+    total: torch.Tensor
+    """What to backpropagate."""
+    supcon: float
+    vsp: float
+    """Unweighted preservation term."""
+
+
+class SupConVSPLoss(nn.Module):
+    def __init__(self, tau: float, lam: float, distributed: bool = False) -> None:
+        super().__init__()
+        self.lam = float(lam)
+        supcon = SupConLoss(temperature=tau)
+        self.distributed = distributed
+        self.supcon: nn.Module = DistributedLossWrapper(supcon) if distributed else supcon
+
+    def forward(
+        self,
+        embeddings: torch.Tensor,
+        projections: torch.Tensor,
+        labels: torch.Tensor,
+        frozen_embeddings: torch.Tensor | None,
+    ) -> LossTerms:
+        proj = F.normalize(projections.float(), dim=-1)
+        supcon = self.supcon(proj, labels)
+        scale = torch.distributed.get_world_size() if self._world() else 1
+        total = supcon
+        vsp = torch.zeros((), device=embeddings.device)
+        if frozen_embeddings is not None and self.lam > 0:
+            vsp = F.mse_loss(embeddings.float(), frozen_embeddings.float())
+            total = total + self.lam * vsp
+        return LossTerms(total=total, supcon=float(supcon.detach()) / scale, vsp=float(vsp.detach()))
+
+    def _world(self) -> bool:
+        return (
+            self.distributed
+            and torch.distributed.is_available()
+            and torch.distributed.is_initialized()
+            and torch.distributed.get_world_size() > 1
+        )

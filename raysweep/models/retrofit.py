@@ -1,0 +1,39 @@
+"""The model being retrofitted: pooled encoder + projection head, and its frozen original."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from raysweep.config import ModelConfig
+from raysweep.models.encoder import PooledEncoder, load_encoder
+from raysweep.models.heads import build_head
+
+
+class RetrofitModel(nn.Module):
+    """``forward -> (embedding, projection)``: the encoder's pooled embedding (what is evaluated and
+    kept close to the original) and its projection (what SupCon sees)."""
+
+    def __init__(self, encoder: PooledEncoder, head: nn.Module) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = head
+
+    @classmethod
+    def from_config(cls, cfg: ModelConfig, attn_implementation: str = "sdpa") -> RetrofitModel:
+        encoder = PooledEncoder(load_encoder(cfg.name, attn_implementation), cfg.pooling)
+        return cls(encoder, build_head(cfg.head, encoder.hidden_size, cfg.proj_dim))
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        emb = self.encoder(input_ids, attention_mask)
+        return emb, self.head(emb)
+
+
+def frozen_copy(encoder: PooledEncoder) -> PooledEncoder:
+    """A copy of the original encoder in eval mode with no gradients: the preservation target."""
+    frozen = copy.deepcopy(encoder).eval()
+    for p in frozen.parameters():
+        p.requires_grad_(False)
+    return frozen

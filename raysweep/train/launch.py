@@ -1,0 +1,67 @@
+"""The one way to launch a training run: build a ``TorchTrainer`` and fit it.
+
+The CLI, a Tune trial and a baseline differ only in the config, the run name and the callbacks
+they pass. The run's storage is ``storage_path/name``: launching again with the same name resumes
+from its last checkpoint (that is how a restarted trial continues).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from raysweep.config import RetrofitConfig
+from raysweep.errors import RaysweepError
+from raysweep.train.worker import train_loop_per_worker
+
+
+def absolute_storage(storage: str | os.PathLike[str]) -> str:
+    """Ray needs an absolute path or a URI (s3://, gs://, ...)."""
+    text = str(storage)
+    if "://" in text:
+        return text
+    return str(Path(text).expanduser().resolve())
+
+
+def build_trainer(
+    cfg: RetrofitConfig,
+    data: Any,
+    name: str,
+    storage_path: str,
+    callbacks: list[Any] | None = None,
+    loop=train_loop_per_worker,
+    extra_loop_config: dict[str, Any] | None = None,
+):
+    """A ``TorchTrainer`` for ``cfg``; ``data`` is a ``TrainingData`` or an ObjectRef to one."""
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchConfig, TorchTrainer
+
+    use_gpu = cfg.train.gpus_per_worker > 0
+    resources = {"CPU": cfg.train.cpus_per_worker}
+    if use_gpu:
+        resources["GPU"] = cfg.train.gpus_per_worker
+    return TorchTrainer(
+        loop,
+        train_loop_config={"config": cfg.to_dict(), "data": data, **(extra_loop_config or {})},
+        torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
+        scaling_config=ScalingConfig(
+            num_workers=cfg.train.num_workers, use_gpu=use_gpu, resources_per_worker=resources
+        ),
+        run_config=RunConfig(
+            name=name,
+            storage_path=absolute_storage(storage_path),
+            failure_config=FailureConfig(max_failures=cfg.train.max_failures),
+            checkpoint_config=CheckpointConfig(num_to_keep=2),
+            callbacks=callbacks,
+        ),
+    )
+
+
+def fit(cfg: RetrofitConfig, data: Any, name: str, storage_path: str, **kwargs: Any):
+    """Run to completion and return Ray's ``Result`` (metrics, last checkpoint, error)."""
+    trainer = build_trainer(cfg, data, name, storage_path, **kwargs)
+    result = trainer.fit()
+    if result.error is not None:
+        raise RaysweepError(f"training run {name} failed: {result.error}") from result.error
+    return result
