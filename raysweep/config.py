@@ -17,7 +17,7 @@ from raysweep.errors import RaysweepError
 POOLINGS = ("cls", "mean")
 HEADS = ("linear", "mlp")
 SAMPLERS = ("mperclass", "stratified")
-OBJECTIVES = ("supcon", "ce")
+OBJECTIVES = ("supcon", "ce", "mtl")
 VSP_TARGETS = ("precomputed", "recompute")
 PRECISIONS = ("auto", "fp32", "bf16")
 
@@ -83,7 +83,9 @@ class LossConfig:
     """SupCon(τ) on the projections + λ · MSE(encoder embedding, frozen embedding)."""
 
     objective: str = "supcon"
-    """``supcon`` (the method) or ``ce`` (cross-entropy on the emotion labels: the TLearn baseline)."""
+    """``supcon`` (the method), ``ce`` (cross-entropy classifier on the training labels: the TLearn
+    baseline on GoEmotions, fine-tuning on a downstream task) or ``mtl`` (emotion cross-entropy and a
+    downstream task's cross-entropy trained jointly)."""
     lam: float = 1.0
     tau: float = 0.1
     vsp_targets: str = "precomputed"

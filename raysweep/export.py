@@ -1,7 +1,7 @@
 """Export a retrofitted encoder in Hugging Face format, with its tokenizer and a model card.
 
 ``AutoModel.from_pretrained(folder)`` then loads the retrofitted encoder; the projection head is
-kept beside it (``projection_head.safetensors``) for anyone who wants the SupCon space too, and
+kept beside it (``head.safetensors``: the projection or classifier) for anyone who wants it too, and
 ``raysweep.json`` records the full config and the metrics. The folder is written atomically.
 """
 
@@ -11,13 +11,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 from raysweep import __version__, atomic
 from raysweep.config import RetrofitConfig
-from raysweep.models.encoder import load_tokenizer
-from raysweep.models.retrofit import RetrofitModel
-from raysweep.train.checkpoint import load_config, load_metrics, load_weights
+from raysweep.models.encoder import PooledEncoder, load_encoder, load_tokenizer
+from raysweep.train.checkpoint import WEIGHTS, load_config, load_metrics
 
 METHOD_NAMES = {
     "supcon": "SupCon + vector-space preservation (BERTEmo/RoBERTaEmo, arXiv 2310.18930)",
@@ -30,16 +29,16 @@ def export_checkpoint(checkpoint_dir: str | Path, out_dir: str | Path, extra: di
     raw = load_config(checkpoint_dir)
     cfg = RetrofitConfig.from_dict(raw)
     metrics = load_metrics(checkpoint_dir)
-    model = RetrofitModel.from_config(cfg.model)
-    load_weights(checkpoint_dir, model)
+    weights = load_file(str(Path(checkpoint_dir) / WEIGHTS))
+    encoder = PooledEncoder(load_encoder(cfg.model.name), cfg.model.pooling)
+    encoder.load_state_dict({k[len("encoder.") :]: v for k, v in weights.items() if k.startswith("encoder.")})
+    head = {k[len("head.") :]: v.contiguous() for k, v in weights.items() if k.startswith("head.")}
     tokenizer = load_tokenizer(cfg.model.name)
     out_dir = Path(out_dir)
     with atomic.directory(out_dir) as tmp:
-        model.encoder.encoder.save_pretrained(tmp, safe_serialization=True)
+        encoder.encoder.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        save_file(
-            {k: v.contiguous() for k, v in model.head.state_dict().items()}, str(tmp / "projection_head.safetensors")
-        )
+        save_file(head, str(tmp / "head.safetensors"))
         record = {"raysweep_version": __version__, "config": raw, "metrics": metrics, **(extra or {})}
         (tmp / "raysweep.json").write_text(json.dumps(record, indent=2))
         (tmp / "README.md").write_text(model_card(cfg, metrics))
@@ -82,7 +81,7 @@ model = AutoModel.from_pretrained("PATH"); tokenizer = AutoTokenizer.from_pretra
 | epochs / max steps | {t.epochs} / {t.max_steps} |
 | workers | {t.num_workers} |
 | seed | {t.seed} |
-| data | single-label GoEmotions{", without neutral" if cfg.data.drop_neutral else ""}; train limit {cfg.data.train_limit} |
+| data | GoEmotions single-label{" without neutral" if cfg.data.drop_neutral else ""}, limit {cfg.data.train_limit} |
 
 ## Dev metrics (GoEmotions dev split, encoder embedding)
 

@@ -24,10 +24,9 @@ from torch import nn
 @dataclass
 class LossTerms:
     total: torch.Tensor
-    """What to backpropagate."""
-    supcon: float
-    vsp: float
-    """Unweighted preservation term."""
+    """What to backpropagate (its value may be scaled for DDP; ``parts`` hold the true values)."""
+    parts: dict[str, float]
+    """Named loss values for logging, e.g. ``{"loss": ..., "supcon": ..., "vsp": ...}``."""
 
 
 class SupConVSPLoss(nn.Module):
@@ -53,7 +52,11 @@ class SupConVSPLoss(nn.Module):
         if frozen_embeddings is not None and self.lam > 0:
             vsp = F.mse_loss(embeddings.float(), frozen_embeddings.float())
             total = total + self.lam * vsp
-        return LossTerms(total=total, supcon=float(supcon.detach()) / scale, vsp=float(vsp.detach()))
+        supcon_value, vsp_value = float(supcon.detach()) / scale, float(vsp.detach())
+        return LossTerms(
+            total=total,
+            parts={"loss": supcon_value + self.lam * vsp_value, "supcon": supcon_value, "vsp": vsp_value},
+        )
 
     def _world(self) -> bool:
         return (

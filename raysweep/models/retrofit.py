@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -22,9 +23,14 @@ class RetrofitModel(nn.Module):
         self.head = head
 
     @classmethod
-    def from_config(cls, cfg: ModelConfig, attn_implementation: str = "sdpa") -> RetrofitModel:
+    def from_config(
+        cls, cfg: ModelConfig, attn_implementation: str = "sdpa", head: Callable[[int], nn.Module] | None = None
+    ) -> RetrofitModel:
+        """The configured encoder with ``head(hidden_size)`` on top (default: the projection head)."""
         encoder = PooledEncoder(load_encoder(cfg.name, attn_implementation), cfg.pooling)
-        return cls(encoder, build_head(cfg.head, encoder.hidden_size, cfg.proj_dim))
+        if head is None:
+            return cls(encoder, build_head(cfg.head, encoder.hidden_size, cfg.proj_dim))
+        return cls(encoder, head(encoder.hidden_size))
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         emb = self.encoder(input_ids, attention_mask)

@@ -96,7 +96,7 @@ def prepare_training_data(
             text_key = hashlib.sha256("\0".join(drift_texts or []).encode()).hexdigest()[:16]
             frozen_drift = frozen_embeddings(encoder, drift_tokens, f"{base}-{text_key}", device)
     return TrainingData(
-        label_names=data.label_names,
+        label_names=train.label_names,
         train_tokens=train_tokens,
         train_labels=train.labels,
         dev_tokens=dev_tokens,
