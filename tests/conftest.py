@@ -107,7 +107,7 @@ def tiny_roberta(tmp_path_factory) -> str:
         corpus, vocab_size=300, min_frequency=1, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
     )
     bpe.save_model(str(folder))
-    tokenizer = RobertaTokenizerFast(vocab_file=str(folder / "vocab.json"), merges_file=str(folder / "merges.txt"))
+    tokenizer = RobertaTokenizerFast.from_pretrained(folder)
     torch.manual_seed(0)
     config = RobertaConfig(
         vocab_size=tokenizer.vocab_size,

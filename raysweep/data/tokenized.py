@@ -9,6 +9,7 @@ Arrays are cached in memory and, atomically, on disk under ``$RAYSWEEP_CACHE_DIR
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -58,9 +59,18 @@ def cache_dir() -> Path:
 
 
 def tokenizer_fingerprint(tokenizer) -> str:
-    """Identifies a tokenizer by what it does (vocabulary and rules), not by where it was loaded from."""
+    """Identifies a tokenizer by what it does (vocabulary and rules), not by where it was loaded from.
+
+    The backend's truncation/padding settings are left out: calling the tokenizer changes them.
+    """
     backend = getattr(tokenizer, "backend_tokenizer", None)
-    blob = backend.to_str() if backend is not None else repr(sorted(tokenizer.get_vocab().items()))
+    if backend is not None:
+        spec = json.loads(backend.to_str())
+        spec.pop("truncation", None)
+        spec.pop("padding", None)
+        blob = json.dumps(spec, sort_keys=True)
+    else:
+        blob = repr(sorted(tokenizer.get_vocab().items()))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from raysweep.errors import RaysweepError
+from raysweep.samplers import DistributedMPerClassSampler, DistributedStratifiedSampler
+
+rng = np.random.default_rng(0)
+LABELS = rng.choice(10, size=1000, p=[0.3, 0.2, 0.1, 0.1, 0.08, 0.07, 0.06, 0.05, 0.03, 0.01])
+
+
+def ranks(cls, world: int = 2, seed: int = 0, epoch: int = 0, **kw):
+    samplers = [cls(LABELS, num_replicas=world, rank=r, seed=seed, **kw) for r in range(world)]
+    for s in samplers:
+        s.set_epoch(epoch)
+    return [list(s) for s in samplers]
+
+
+def test_mperclass_m_per_class_and_disjoint_ranks() -> None:
+    a, b = ranks(DistributedMPerClassSampler, m=4, batch_size=32)
+    assert len(a) == len(b) == 1000 // 32
+    for ba, bb in zip(a, b, strict=True):
+        assert len(ba) == len(bb) == 16
+        for batch in (ba, bb):
+            counts = np.bincount(LABELS[batch], minlength=10)
+            assert set(counts[counts > 0]) == {4} and (counts > 0).sum() == 4
+        assert not set(LABELS[ba]) & set(LABELS[bb])  # different classes, so different rows
+
+
+def test_stratified_keeps_proportions_and_is_a_permutation() -> None:
+    a, b = ranks(DistributedStratifiedSampler, batch_size=100)
+    assert len(a) == len(b) == 10
+    seen = np.concatenate([np.concatenate(a), np.concatenate(b)])
+    assert len(seen) == len(set(seen)) == 1000  # each row once per epoch, disjoint across ranks
+    for batch in a:
+        counts = np.bincount(LABELS[batch], minlength=10)
+        expected = np.bincount(LABELS, minlength=10) / 1000 * 50
+        assert np.abs(counts - expected).max() <= 1.5
+
+
+@pytest.mark.parametrize(
+    ("cls", "kw"), [(DistributedMPerClassSampler, {"m": 4, "batch_size": 32}), (DistributedStratifiedSampler,
+                                                                                {"batch_size": 32})]
+)
+def test_reproducible_by_seed_and_epoch_resumable(cls, kw) -> None:
+    assert ranks(cls, seed=3, **kw) == ranks(cls, seed=3, **kw)
+    assert ranks(cls, seed=3, **kw) != ranks(cls, seed=4, **kw)
+    assert ranks(cls, seed=3, epoch=0, **kw) != ranks(cls, seed=3, epoch=1, **kw)
+    full = ranks(cls, seed=3, **kw)[1]
+    s = cls(LABELS, num_replicas=2, rank=1, seed=3, **kw)
+    s.set_epoch(0, start_batch=5)
+    assert list(s) == full[5:] and len(s) == len(full) - 5
+
+
+def test_pml_global_rng_is_left_alone() -> None:
+    from pytorch_metric_learning.utils import common_functions as c_f
+
+    before = c_f.NUMPY_RANDOM
+    ranks(DistributedMPerClassSampler, m=4, batch_size=32)
+    assert c_f.NUMPY_RANDOM is before
+
+
+def test_bad_configurations_are_clear_errors() -> None:
+    with pytest.raises(RaysweepError, match="cannot fill a batch"):
+        DistributedMPerClassSampler(LABELS, m=2, batch_size=64)
+    with pytest.raises(RaysweepError, match="not a multiple of m"):
+        DistributedMPerClassSampler(LABELS, m=4, batch_size=24, num_replicas=2)
+    with pytest.raises(RaysweepError, match="needs >= 2"):
+        DistributedStratifiedSampler(np.array([0, 0, 1, 1, 2]), batch_size=2)
