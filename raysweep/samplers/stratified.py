@@ -2,10 +2,10 @@
 
 No library sampler yields equal-sized stratified batches (scikit-learn's stratified folds differ in
 size by a few rows, which DDP cannot take), so the plan is built directly: shuffle each class, give
-its i-th example the key (i + u) / n_class with u ~ U(0, 1), and sort all examples by key. Each
-class is then spread evenly along the epoch, and any window of B examples holds about B * p_class of
-each class. Each epoch is a permutation (no repeats); ranks take interleaved slices of each global
-batch so their local batches are stratified too.
+its i-th example the key (i + u_class) / n_class with one offset u_class ~ U(0, 1) per class, and
+sort all examples by key. Each class is then evenly spaced along the epoch, so any batch of B rows
+holds B * p_class of it, rounded down or up. Each epoch is a permutation (no repeats); each global
+batch's rows are dealt to the ranks class by class, so the local batches are stratified too.
 """
 
 from __future__ import annotations
@@ -22,10 +22,13 @@ class DistributedStratifiedSampler(DistributedBatchSampler):
         for label in np.unique(self.labels):
             members = np.flatnonzero(self.labels == label)
             rng.shuffle(members)
-            keys[members] = (np.arange(len(members)) + rng.random_sample(len(members))) / len(members)
+            keys[members] = (np.arange(len(members)) + rng.random_sample()) / len(members)
         order = np.argsort(keys, kind="stable")
         used = self.steps_per_epoch * self.batch_size
         return order[:used].reshape(self.steps_per_epoch, self.batch_size)
 
     def rank_slice(self, global_batch: np.ndarray) -> np.ndarray:
-        return global_batch[self.rank :: self.num_replicas]
+        """Deal each class's rows of the global batch round-robin over the ranks (by class, then
+        position), so every rank's count of a class is within one of the others'."""
+        by_class = global_batch[np.lexsort((np.arange(len(global_batch)), self.labels[global_batch]))]
+        return by_class[self.rank :: self.num_replicas]
