@@ -1,0 +1,82 @@
+"""``python -m raysweep.evaluate`` (or ``python -m raysweep.evaluation``): score one encoder.
+
+    python -m raysweep.evaluate --model PATH_OR_NAME --tasks emotion,drift,sst2,isarcasm,irony \\
+        --protocols probe,fewshot[,finetune] --data-dir ../shared/data --out results/eval.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from raysweep.errors import cli_errors
+from raysweep.evaluation.suite import DEFAULT_PROTOCOLS, DEFAULT_TASKS, evaluate_model, write_results
+from raysweep.train.preflight import check_writable_parent
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m raysweep.evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--model", required=True, help="exported model folder, HF name, or alias (minilm)")
+    p.add_argument(
+        "--tasks",
+        default=",".join(DEFAULT_TASKS),
+        help="comma-separated: emotion, drift, sst2, isarcasm, irony, csv:PATH:TEXT_COL:LABEL_COL[:SPLIT_COL]",
+    )
+    p.add_argument("--protocols", default=",".join(DEFAULT_PROTOCOLS), help="comma-separated: probe, fewshot, finetune")
+    p.add_argument("--out", required=True, help="JSON file for all figures (written atomically)")
+    p.add_argument("--data-dir", default=None, help="folder with goemotions/, sst2/, ... (or $RAYSWEEP_DATA_DIR)")
+    p.add_argument(
+        "--reference-model",
+        default=None,
+        help="original model for Δemb (default: the base recorded in raysweep.json, else the model)",
+    )
+    p.add_argument("--pooling", default=None, help="cls | mean (default: the recorded pooling, else cls)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=int, default=None, help="cap every split at N rows (quick runs)")
+    p.add_argument("--max-length", type=int, default=128)
+    p.add_argument("--drift-n", type=int, default=1000, help="size of the Δemb text sample")
+    p.add_argument("--finetune-epochs", type=int, default=3)
+    p.add_argument("--finetune-max-steps", type=int, default=None)
+    p.add_argument("--finetune-workers", type=int, default=1)
+    p.add_argument("--finetune-lr", type=float, default=2e-5)
+    p.add_argument("--storage", default=None, help="Ray Train storage for fine-tuning runs")
+    p.add_argument("--address", default=None, help="'auto' to join a running Ray cluster")
+    return p.parse_args(argv)
+
+
+@cli_errors
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    out = Path(args.out).expanduser().resolve()
+    check_writable_parent(out, "--out")
+    finetune = {
+        "epochs": args.finetune_epochs,
+        "max_steps": args.finetune_max_steps,
+        "num_workers": args.finetune_workers,
+        "lr": args.finetune_lr,
+    }
+    results = evaluate_model(
+        args.model,
+        args.tasks,
+        args.protocols,
+        data_dir=args.data_dir,
+        reference_model=args.reference_model,
+        seed=args.seed,
+        limit=args.limit,
+        pooling=args.pooling,
+        max_length=args.max_length,
+        drift_n=args.drift_n,
+        finetune_options=finetune,
+        storage=args.storage,
+        address=args.address,
+    )
+    write_results(out, results)
+    print(f"[raysweep] wrote {out} in {results['wall_s']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""The evaluation suite: every chosen figure for one encoder, as Ray tasks, in one JSON-able dict.
+
+``evaluate_model(model, tasks, protocols, data_dir)``:
+
+1. loads and validates every text set first (GoEmotions test for ``emotion``, the Δemb sample for
+   ``drift``, each downstream task), so a bad task file fails before any model is loaded;
+2. embeds each text set once per model, one Ray task per (model, text set) (the reference model
+   embeds only the Δemb sample, and not at all when it is the model itself);
+3. runs each metric job (emotion, drift, one probe and one few-shot job per task) as a Ray task on
+   those embeddings (passed by object reference, never copied through the driver);
+4. fine-tunes per task as Ray Train workers (``downstream.finetune``) when ``finetune`` is asked.
+
+Tasks: ``emotion``, ``drift`` and downstream task names (``sst2``, ``isarcasm``, ``irony``,
+``csv:PATH:TEXT:LABEL[:SPLIT]``); protocols (downstream tasks only): ``probe``, ``fewshot``,
+``finetune``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from raysweep import __version__, atomic
+from raysweep.data.goemotions import LabeledTexts, load_goemotions, resolve_data_dir
+from raysweep.data.tasks import Task, drift_texts, load_task
+from raysweep.errors import RaysweepError
+from raysweep.models.encoder import check_model_exists
+
+EMOTION = "emotion"
+DRIFT = "drift"
+PROTOCOLS = ("probe", "fewshot", "finetune")
+DEFAULT_TASKS = (EMOTION, DRIFT, "sst2", "isarcasm", "irony")
+DEFAULT_PROTOCOLS = ("probe", "fewshot")
+RECORD = "raysweep.json"
+
+
+def model_record(model: str) -> dict[str, Any]:
+    """``raysweep.json`` of an exported model folder (config, metrics, baseline), or ``{}``."""
+    from raysweep.models.encoder import resolve_model_name
+
+    path = Path(resolve_model_name(model)) / RECORD
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise RaysweepError(f"{path}: unreadable ({type(err).__name__}); re-export the model") from None
+
+
+def versions() -> dict[str, str]:
+    import ray
+    import sklearn
+    import torch
+    import transformers
+    from pytorch_metric_learning import __version__ as pml
+
+    return {
+        "raysweep": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "ray": ray.__version__,
+        "scikit-learn": sklearn.__version__,
+        "pytorch-metric-learning": pml,
+        "numpy": np.__version__,
+    }
+
+
+# ---------------------------------------------------------------- the Ray tasks
+
+
+def embed_texts(model: str, pooling: str, texts: list[str], max_length: int = 128) -> np.ndarray:
+    """Pooled fp32 embeddings of ``texts`` (tokenised with the model's tokenizer, cached)."""
+    import torch
+
+    from raysweep.data.tokenized import tokenize
+    from raysweep.evaluation.embed import embed_tokens
+    from raysweep.models.encoder import PooledEncoder, load_encoder, load_tokenizer
+
+    tokens = tokenize(load_tokenizer(model), texts, max_length)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    encoder = PooledEncoder(load_encoder(model), pooling).to(device)
+    return embed_tokens(encoder, tokens, device=device)
+
+
+def _timed(fn, *args, **kwargs) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return {**out, "wall_s": time.perf_counter() - t0}
+
+
+def run_job(kind: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """One metric job on embeddings: ``emotion``, ``drift``, ``probe`` or ``fewshot``."""
+    from raysweep.evaluation import downstream
+    from raysweep.evaluation.drift import drift_metrics
+    from raysweep.evaluation.emotion import emotion_metrics
+
+    jobs = {
+        "emotion": emotion_metrics,
+        "drift": drift_metrics,
+        "probe": downstream.linear_probe,
+        "fewshot": downstream.few_shot,
+    }
+    return _timed(jobs[kind], *args, **kwargs)
+
+
+# ---------------------------------------------------------------- the suite
+
+
+def parse_list(text: str | list[str] | tuple[str, ...]) -> list[str]:
+    items = text.split(",") if isinstance(text, str) else list(text)
+    return [i.strip() for i in items if i.strip()]
+
+
+def load_text_sets(
+    tasks: list[str], data_dir: str | None, seed: int, limit: int | None, drift_n: int
+) -> tuple[LabeledTexts | None, list[str] | None, dict[str, Task]]:
+    """Every text set the chosen tasks need, validated (raises before any model is loaded)."""
+    emotion = drift = None
+    downstream: dict[str, Task] = {}
+    for name in tasks:
+        if name == EMOTION:
+            emotion = load_goemotions(data_dir).test.sample(limit, seed=seed)
+        elif name == DRIFT:
+            drift = drift_texts(data_dir, n=min(drift_n, limit or drift_n), seed=seed)
+        else:
+            task = load_task(name, data_dir, seed)
+            downstream[task.name] = Task(
+                task.name,
+                task.train.sample(limit, seed=seed),
+                task.test.sample(limit, seed=seed),
+                task.dev,
+                task.source,
+                task.dropped,
+            )
+    return emotion, drift, downstream
+
+
+def evaluate_model(
+    model: str,
+    tasks: str | list[str] | tuple[str, ...] = DEFAULT_TASKS,
+    protocols: str | list[str] | tuple[str, ...] = DEFAULT_PROTOCOLS,
+    data_dir: str | os.PathLike[str] | None = None,
+    reference_model: str | None = None,
+    seed: int = 0,
+    limit: int | None = None,
+    pooling: str | None = None,
+    max_length: int = 128,
+    drift_n: int = 1000,
+    finetune_options: dict[str, Any] | None = None,
+    storage: str | os.PathLike[str] | None = None,
+    address: str | None = None,
+) -> dict[str, Any]:
+    """All chosen figures for ``model`` (a folder, hub name or alias) as one JSON-able dict.
+
+    ``reference_model`` (for Δemb) defaults to the base model recorded in the folder's
+    ``raysweep.json``, else the model itself; ``pooling`` to the recorded pooling, else ``cls``.
+    ``limit`` caps every split (quick runs); ``finetune_options`` go to ``downstream.finetune``.
+    """
+    t0 = time.perf_counter()
+    task_list, protocol_list = parse_list(tasks), parse_list(protocols)
+    unknown = [p for p in protocol_list if p not in PROTOCOLS]
+    if unknown:
+        raise RaysweepError(f"unknown protocol {unknown[0]!r}; use one of {', '.join(PROTOCOLS)}")
+    if not task_list:
+        raise RaysweepError(f"no tasks given; use some of {', '.join(DEFAULT_TASKS)} or csv:PATH:TEXT:LABEL[:SPLIT]")
+    root = resolve_data_dir(None if data_dir is None else str(data_dir))
+    emotion, drift, downstream = load_text_sets(task_list, None if root is None else str(root), seed, limit, drift_n)
+
+    record = model_record(model)
+    base = record.get("config", {}).get("model", {})
+    pooling = pooling or base.get("pooling", "cls")
+    reference = reference_model or base.get("name") or model
+    resolved, resolved_ref = check_model_exists(model), check_model_exists(reference)
+
+    import ray
+
+    from raysweep.train.cluster import connect
+
+    connect(address)
+    embed = ray.remote(num_cpus=1)(embed_texts)
+    job = ray.remote(num_cpus=1)(run_job)
+    emb: dict[str, Any] = {}
+
+    def embedded(key: str, texts: list[str]):
+        if key not in emb:
+            emb[key] = embed.remote(resolved, pooling, texts, max_length)
+        return emb[key]
+
+    pending: dict[tuple[str, ...], Any] = {}
+    if emotion is not None:
+        pending[(EMOTION,)] = job.remote(EMOTION, embedded("goemotions/test", emotion.texts), emotion.labels, seed)
+    if drift is not None:
+        after = embedded("drift", drift)
+        before = after if resolved_ref == resolved else embed.remote(resolved_ref, pooling, drift, max_length)
+        pending[(DRIFT,)] = job.remote(DRIFT, before, after)
+    for name, task in downstream.items():
+        args = (task.train.labels, embedded(f"{name}/test", task.test.texts), task.test.labels, task.num_classes)
+        for protocol in ("probe", "fewshot"):
+            if protocol in protocol_list:
+                kwargs = {"seed": seed}
+                pending[(name, protocol)] = job.remote(
+                    protocol, embedded(f"{name}/train", task.train.texts), *args, **kwargs
+                )
+    results = dict(zip(pending, ray.get(list(pending.values())), strict=True))
+
+    out: dict[str, Any] = {
+        "model": model,
+        "model_path": resolved,
+        "reference_model": reference,
+        "pooling": pooling,
+        "baseline": record.get("baseline"),
+        "data_dir": None if root is None else str(root),
+        "seed": seed,
+        "limit": limit,
+        "max_length": max_length,
+        "tasks": task_list,
+        "protocols": protocol_list,
+        "versions": versions(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    if emotion is not None:
+        out[EMOTION] = {**results[(EMOTION,)], "n": len(emotion)}
+    if drift is not None:
+        out[DRIFT] = {**results[(DRIFT,)], "n": len(drift)}
+    out["downstream"] = {}
+    for name, task in downstream.items():
+        entry: dict[str, Any] = {"n_train": len(task.train), "n_test": len(task.test), "dropped": task.dropped}
+        entry.update({p: results[(name, p)] for p in ("probe", "fewshot") if (name, p) in results})
+        if "finetune" in protocol_list:
+            from raysweep.evaluation.downstream import finetune
+
+            storage_path = Path(storage) if storage else Path(tempfile.gettempdir()) / "raysweep-finetune"
+            run = f"finetune-{name}-{Path(resolved).name}-{time.strftime('%Y%m%d-%H%M%S')}"
+            entry["finetune"] = _timed(
+                finetune, resolved, task, storage_path, run, pooling=pooling, seed=seed, **(finetune_options or {})
+            )
+        out["downstream"][name] = entry
+    out["wall_s"] = time.perf_counter() - t0
+    return out
+
+
+def write_results(path: str | os.PathLike[str], results: dict[str, Any]) -> Path:
+    """The results dict as indented JSON, written atomically."""
+    atomic.write_text(path, json.dumps(results, indent=2, sort_keys=False) + "\n")
+    return Path(path)
