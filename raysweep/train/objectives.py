@@ -186,6 +186,7 @@ class ClassifierObjective(Objective):
 
 
 OBJECTIVES: dict[str, type[Objective]] = {"supcon": SupConObjective, "ce": ClassifierObjective}
+OBJECTIVES["mtl"] = lambda c, d: __import__("raysweep.train.mtl_objective").train.mtl_objective.MTLObjective(c, d)
 
 
 def build_objective(cfg: RetrofitConfig, data: TrainingData) -> Objective:

@@ -1,0 +1,25 @@
+"""``plm``: the pre-trained language model, untouched, saved as a model folder the suite scores."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from raysweep import __version__, atomic
+from raysweep.models.encoder import check_model_exists, load_encoder, load_tokenizer
+
+
+def plm(model: str, out: str | Path, pooling: str = "cls") -> Path:
+    """Save ``model``'s encoder and tokenizer to ``out`` with a ``raysweep.json`` naming it the base."""
+    check_model_exists(model)
+    out = Path(out)
+    with atomic.directory(out) as tmp:
+        load_encoder(model).save_pretrained(tmp)
+        load_tokenizer(model).save_pretrained(tmp)
+        record = {
+            "raysweep_version": __version__,
+            "baseline": "plm",
+            "config": {"model": {"name": model, "pooling": pooling}},
+        }
+        (tmp / "raysweep.json").write_text(json.dumps(record, indent=2))
+    return out

@@ -1,0 +1,27 @@
+"""``tlearn``: transfer learning. Fine-tune the encoder with a linear classifier and cross-entropy on
+single-label GoEmotions (objective ``ce``, the one training launcher), then export the encoder."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from raysweep.config import RetrofitConfig
+from raysweep.export import export_checkpoint
+from raysweep.train.data import prepare_training_data, share
+from raysweep.train.launch import fit
+
+
+def tlearn(cfg: RetrofitConfig, out: str | Path, storage: str | Path, name: str | None = None) -> Path:
+    """Train ``cfg`` with the ``ce`` objective on GoEmotions; the exported model folder."""
+    from raysweep.train.cluster import connect
+
+    cfg = cfg.replace(loss={"objective": "ce"})
+    name = name or f"tlearn-{time.strftime('%Y%m%d-%H%M%S')}"
+    connect()
+    t0 = time.perf_counter()
+    result = fit(cfg, share(prepare_training_data(cfg)), name, str(storage))
+    with result.checkpoint.as_directory() as folder:
+        return export_checkpoint(
+            folder, out, extra={"baseline": "tlearn", "run": name, "wall_s": time.perf_counter() - t0}
+        )
