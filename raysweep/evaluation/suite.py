@@ -17,6 +17,7 @@ Tasks: ``emotion``, ``drift`` and downstream task names (``sst2``, ``isarcasm``,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -79,11 +80,13 @@ def versions() -> dict[str, str]:
 def embed_texts(model: str, pooling: str, texts: list[str], max_length: int = 128) -> np.ndarray:
     """Pooled fp32 embeddings of ``texts`` (tokenised with the model's tokenizer, cached)."""
     import torch
+    import transformers
 
     from raysweep.data.tokenized import tokenize
     from raysweep.evaluation.embed import embed_tokens
     from raysweep.models.encoder import PooledEncoder, load_encoder, load_tokenizer
 
+    transformers.logging.set_verbosity_error()  # no per-task load reports in the Ray logs
     tokens = tokenize(load_tokenizer(model), texts, max_length)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     encoder = PooledEncoder(load_encoder(model), pooling).to(device)
@@ -132,13 +135,8 @@ def load_text_sets(
             drift = drift_texts(data_dir, n=min(drift_n, limit or drift_n), seed=seed)
         else:
             task = load_task(name, data_dir, seed)
-            downstream[task.name] = Task(
-                task.name,
-                task.train.sample(limit, seed=seed),
-                task.test.sample(limit, seed=seed),
-                task.dev,
-                task.source,
-                task.dropped,
+            downstream[task.name] = dataclasses.replace(
+                task, train=task.train.sample(limit, seed=seed), test=task.test.sample(limit, seed=seed)
             )
     return emotion, drift, downstream
 
