@@ -50,7 +50,8 @@ def test_ray_up_exec_down(tiny_bert: str, tiny_data_dir: Path) -> None:
     try:
         cluster.prepare()
         cluster.up(timeout=300)
-        cluster.exec("check-auth", "ray get-auth-token > /dev/null && echo token-ok", timeout=60)
+        # `--address auto` on the head must find this cluster (not another Ray on the machine), token auth on
+        cluster.exec("probe", f"cd ~/raysweep && python tests/cluster/probe_cluster.py --cpus {cluster.num_cpus}", 120)
         command, expected = smoke_run(storage, tiny_bert, tiny_data_dir)
         cluster.exec("run", command, timeout=900)
         missing_out = [pattern for pattern in expected if not list(storage.glob(pattern))]
@@ -73,6 +74,8 @@ def test_ray_up_exec_down(tiny_bert: str, tiny_data_dir: Path) -> None:
             except AssertionError as err:
                 print(f"[ray up e2e] `ray down` after the failure failed too: {str(err)[:500]}")
         leftovers = cluster.cleanup()
+        if leftovers:
+            print("[ray up e2e] stopped by PID after `ray down`:\n  " + "\n  ".join(leftovers))
         if passed and not os.environ.get("RAYSWEEP_KEEP_CLUSTER_DIR"):
             cluster.remove()
         else:
