@@ -42,6 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--finetune-max-steps", type=int, default=None)
     p.add_argument("--finetune-workers", type=int, default=1)
     p.add_argument("--finetune-lr", type=float, default=2e-5)
+    p.add_argument("--finetune-head-lr", type=float, default=None, help="classifier learning rate (default: lr)")
     p.add_argument("--storage", default=None, help="Ray Train storage for fine-tuning runs")
     p.add_argument("--address", default=None, help="'auto' to join a running Ray cluster")
     return p.parse_args(argv)
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         "max_steps": args.finetune_max_steps,
         "num_workers": args.finetune_workers,
         "lr": args.finetune_lr,
+        "head_lr": args.finetune_head_lr,
     }
     results = evaluate_model(
         args.model,

@@ -238,7 +238,15 @@ def evaluate_model(
             storage_path = Path(storage) if storage else Path(tempfile.gettempdir()) / "raysweep-finetune"
             run = f"finetune-{name}-{Path(resolved).name}-{time.strftime('%Y%m%d-%H%M%S')}"
             entry["finetune"] = _timed(
-                finetune, resolved, task, storage_path, run, pooling=pooling, seed=seed, **(finetune_options or {})
+                finetune,
+                resolved,
+                task,
+                storage_path,
+                run,
+                pooling=pooling,
+                max_length=max_length,
+                seed=seed,
+                **(finetune_options or {}),
             )
         out["downstream"][name] = entry
     out["wall_s"] = time.perf_counter() - t0

@@ -59,3 +59,13 @@ def test_task_errors_come_before_any_model(tmp_path, tiny_tasks_dir, capsys):
     with pytest.raises(RaysweepError, match="unknown protocol 'zeroshot'"):
         evaluate_model("/no/such/model", ["emotion"], "zeroshot", data_dir=tiny_tasks_dir)
     assert time.perf_counter() - t0 < 5
+
+
+def test_finetune_protocol_through_the_suite(tiny_roberta, tiny_tasks_dir, ray_local, tmp_path):
+    options = {"max_steps": 2, "batch_size": 8, "head_lr": 1e-3}
+    out = evaluate_model(
+        tiny_roberta, ["sst2"], ["finetune"], data_dir=tiny_tasks_dir, finetune_options=options, storage=tmp_path
+    )
+    finetuned = out["downstream"]["sst2"]["finetune"]
+    assert finetuned["steps"] == 2 and {"macro_f1", "pos_f1", "wall_s"} <= set(finetuned)
+    assert "probe" not in out["downstream"]["sst2"]
