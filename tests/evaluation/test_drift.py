@@ -24,8 +24,6 @@ def test_hand_cases():
     assert drift_metrics(e[[0, 0, 1]], e[[1, 1, 0]], k=1)["delta_emb"] == pytest.approx(1.0)  # orthogonal
 
 
-# tiny_roberta, not tiny_bert: under transformers 5 the tiny_bert fixture passes `vocab_file=`, which
-# BertTokenizerFast ignores (it is `vocab=` now), so every word becomes [UNK] and all texts embed alike.
 def test_drift_zero_for_same_model_and_grows_with_perturbation(tiny_roberta):
     rng = random.Random(0)
     words = [*FILLER, *(w for ws in CUES.values() for w in ws)]
