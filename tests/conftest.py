@@ -78,7 +78,7 @@ def tiny_bert(tmp_path_factory) -> str:
     folder = tmp_path_factory.mktemp("tiny-bert")
     vocab = folder / "vocab.txt"
     vocab.write_text("\n".join(_vocab()) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True)
+    tokenizer = BertTokenizerFast.from_pretrained(folder)  # reads vocab.txt
     torch.manual_seed(0)
     config = BertConfig(
         vocab_size=len(_vocab()),
@@ -86,6 +86,8 @@ def tiny_bert(tmp_path_factory) -> str:
         num_hidden_layers=2,
         num_attention_heads=2,
         intermediate_size=64,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
         max_position_embeddings=64,
     )
     BertModel(config, add_pooling_layer=False).save_pretrained(folder)
@@ -115,6 +117,8 @@ def tiny_roberta(tmp_path_factory) -> str:
         num_hidden_layers=2,
         num_attention_heads=2,
         intermediate_size=64,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
         max_position_embeddings=80,
         pad_token_id=tokenizer.pad_token_id,
     )

@@ -14,7 +14,6 @@ Every function returns a plain dict of floats (and lists of floats).
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import numpy as np
@@ -110,18 +109,7 @@ def few_shot(
 
 def task_training_data(cfg: RetrofitConfig, train: LabeledTexts, dev: LabeledTexts) -> TrainingData:
     """Training data for a classifier on a task's own splits (tokenised once, cached)."""
-    if "train_set" in inspect.signature(prepare_training_data).parameters:
-        return prepare_training_data(cfg, train_set=train, dev_set=dev)
-    tokenizer = load_tokenizer(cfg.model.name)  # until prepare_training_data takes train_set / dev_set
-    max_len = cfg.data.max_length
-    return TrainingData(
-        label_names=train.label_names,
-        train_tokens=tokenize(tokenizer, train.texts, max_len, train.fingerprint()),
-        train_labels=train.labels,
-        dev_tokens=tokenize(tokenizer, dev.texts, max_len, dev.fingerprint()),
-        dev_labels=dev.labels,
-        frozen_train=None,
-    )
+    return prepare_training_data(cfg, train_set=train, dev_set=dev)
 
 
 def load_classifier(checkpoint_dir: str | Path) -> tuple[RetrofitModel, RetrofitConfig]:

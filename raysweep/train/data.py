@@ -19,7 +19,7 @@ import torch
 
 from raysweep import atomic
 from raysweep.config import RetrofitConfig
-from raysweep.data.goemotions import load_goemotions
+from raysweep.data.goemotions import LabeledTexts, load_goemotions
 from raysweep.data.tokenized import TokenizedTexts, cache_dir, tokenize, tokenizer_fingerprint
 from raysweep.evaluation.embed import embed_tokens
 from raysweep.models.encoder import PooledEncoder, load_encoder, load_tokenizer, resolve_model_name
@@ -71,13 +71,21 @@ def frozen_embeddings(encoder: PooledEncoder, tokens: TokenizedTexts, key: str, 
 
 
 def prepare_training_data(
-    cfg: RetrofitConfig, drift_texts: list[str] | None = None, device: str | None = None
+    cfg: RetrofitConfig,
+    drift_texts: list[str] | None = None,
+    device: str | None = None,
+    train_set: LabeledTexts | None = None,
+    dev_set: LabeledTexts | None = None,
 ) -> TrainingData:
-    """Load, sample and tokenise GoEmotions for ``cfg``; precompute frozen targets when asked."""
+    """Sample and tokenise the training and dev sets (GoEmotions unless given); precompute the frozen
+    targets when the objective needs them, and the Δemb reference embeddings of ``drift_texts``."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    data = load_goemotions(cfg.data.data_dir, drop_neutral=cfg.data.drop_neutral)
-    train = data.train.sample(cfg.data.train_limit, seed=cfg.train.seed)
-    dev = data.dev.sample(cfg.data.dev_limit, seed=0)
+    if train_set is None or dev_set is None:
+        goemotions = load_goemotions(cfg.data.data_dir, drop_neutral=cfg.data.drop_neutral)
+        train_set = train_set or goemotions.train
+        dev_set = dev_set or goemotions.dev
+    train = train_set.sample(cfg.data.train_limit, seed=cfg.train.seed)
+    dev = dev_set.sample(cfg.data.dev_limit, seed=0)
     tokenizer = load_tokenizer(cfg.model.name)
     max_len = cfg.data.max_length
     train_tokens = tokenize(tokenizer, train.texts, max_len, train.fingerprint())

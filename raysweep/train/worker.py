@@ -55,7 +55,8 @@ class _Window:
         return self.samples / max(time.perf_counter() - self.t0, 1e-9)
 
 
-def train_loop_per_worker(loop_config: dict[str, Any]) -> None:
+def train_loop_per_worker(loop_config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Train; return the metrics of every report made by this run (``Result.return_value``)."""
     import ray
     import ray.train
     import ray.train.torch
@@ -104,6 +105,7 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> None:
 
     log_every = max(1, min(50, total // 20))
     window = _Window()
+    history: list[dict[str, Any]] = []
     diverged = False
     model.train()
     if rank == 0:
@@ -141,6 +143,7 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> None:
                     **window.means(),
                 }
                 metrics.update(objective.evaluate(inner, ctx))
+                history.append(metrics)
                 _report(metrics, inner, optimizer, scheduler, step, cfg, rank)
                 window = _Window()
             if step >= total:
@@ -151,9 +154,16 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> None:
         )
         if rank == 0:
             print(f"[raysweep] stopping: {reason}", flush=True)
-        ray.train.report(
-            {"step": step, "epoch": step / spe, "diverged": 1.0, "train_loss": float("nan"), "failure_reason": reason}
-        )
+        final = {
+            "step": step,
+            "epoch": step / spe,
+            "diverged": 1.0,
+            "train_loss": float("nan"),
+            "failure_reason": reason,
+        }
+        history.append(final)
+        ray.train.report(final)
+    return history
 
 
 def _report(

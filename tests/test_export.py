@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from transformers import AutoModel
+
+from raysweep.config import ModelConfig, RetrofitConfig
+from raysweep.export import export_checkpoint
+from raysweep.models import RetrofitModel
+from raysweep.train.checkpoint import save_checkpoint
+
+
+def test_exported_model_loads_with_automodel(tiny_model: str, tmp_path: Path) -> None:
+    cfg = RetrofitConfig(model=ModelConfig(name=tiny_model)).validate()
+    model = RetrofitModel.from_config(cfg.model)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.01)
+    save_checkpoint(tmp_path / "ckpt", model, None, None, 7, cfg.to_dict(), {"dev_p_at_1": 0.5})
+    out = export_checkpoint(tmp_path / "ckpt", tmp_path / "model")
+    loaded = AutoModel.from_pretrained(out).eval()
+    ids = torch.tensor([[0, 5, 6, 7]])
+    mask = torch.ones_like(ids)
+    expected = model.eval().encoder(ids, mask)
+    assert torch.allclose(loaded(input_ids=ids, attention_mask=mask).last_hidden_state[:, 0], expected, atol=1e-5)
+    card = (out / "README.md").read_text()
+    assert "λ (VSP weight) | 1" in card and "p_at_1 | 0.5000" in card
+    assert json.loads((out / "raysweep.json").read_text())["config"]["loss"]["tau"] == 0.1
+    assert not list(tmp_path.glob(".model.*"))  # no temporary folder left behind
