@@ -84,7 +84,7 @@ def prepare_training_data(
         goemotions = load_goemotions(cfg.data.data_dir, drop_neutral=cfg.data.drop_neutral)
         train_set = train_set or goemotions.train
         dev_set = dev_set or goemotions.dev
-    train = train_set.sample(cfg.data.train_limit, seed=cfg.train.seed)
+    train = train_set.sample(cfg.data.train_limit, seed=0)  # one subset per study, shared by all seeds
     dev = dev_set.sample(cfg.data.dev_limit, seed=0)
     tokenizer = load_tokenizer(cfg.model.name)
     max_len = cfg.data.max_length

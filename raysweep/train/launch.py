@@ -51,7 +51,7 @@ def build_trainer(
         run_config=RunConfig(
             name=name,
             storage_path=absolute_storage(storage_path),
-            failure_config=FailureConfig(max_failures=cfg.train.max_failures),
+            failure_config=FailureConfig(max_failures=cfg.train.max_failures, controller_failure_limit=3),
             checkpoint_config=CheckpointConfig(num_to_keep=2),
             callbacks=callbacks,
         ),

@@ -17,7 +17,7 @@ def preflight(cfg: RetrofitConfig) -> GoEmotions:
     cfg.validate()
     data = load_goemotions(cfg.data.data_dir, drop_neutral=cfg.data.drop_neutral)
     check_model_exists(cfg.model.name)
-    train = data.train.sample(cfg.data.train_limit, seed=cfg.train.seed)
+    train = data.train.sample(cfg.data.train_limit, seed=0)
     if cfg.loss.objective == "supcon":
         build_sampler(cfg.sampler, train.labels, cfg.train.num_workers, 0, cfg.train.seed)
     return data

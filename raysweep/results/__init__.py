@@ -1,0 +1,1 @@
+"""Results: trial records -> leaderboard.csv, trials.csv, comparison.md and plots (atomic writes)."""

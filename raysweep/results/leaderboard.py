@@ -1,0 +1,108 @@
+"""Final-run records -> the leaderboard: one row per method x configuration, mean and std over seeds.
+
+Columns are documented in ``results/README.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from raysweep.config import RetrofitConfig
+from raysweep.tune.space import apply_params
+
+METHOD_ORDER = ["emo", "scl", "tlearn", "mtl", "plm"]
+EMOTION = ["ami", "ari", "fms", "mrr", "p_at_1", "map_at_r"]
+DRIFT = ["delta_emb", "knn_overlap"]
+NA = "-"
+"""Written where a setting does not apply to a method (λ of a baseline, say)."""
+
+
+def metric_columns(records: list[dict[str, Any]]) -> list[str]:
+    seen: list[str] = []
+    for r in records:
+        for k in r["result"]:
+            if k.endswith(("_f1",)) and k not in seen:
+                seen.append(k)
+    downstream = sorted(seen, key=lambda k: (k.split("_")[0], "probe" not in k, "finetune" in k, k))
+    present = {k for r in records for k in r["result"]}
+    return [k for k in EMOTION + DRIFT if k in present] + downstream
+
+
+def describe_run(spec: dict[str, Any], base: RetrofitConfig) -> dict[str, Any]:
+    method = spec["method"]
+    cfg = apply_params(base, spec.get("params", {}))
+    row: dict[str, Any] = {"method": method, "config_id": spec["config_id"], "model": cfg.model.name}
+    if method in ("emo", "scl"):
+        row.update(
+            lam=0.0 if method == "scl" else cfg.loss.lam,
+            tau=cfg.loss.tau,
+            head=cfg.model.head,
+            sampler=cfg.sampler.kind,
+            lr=cfg.train.lr,
+        )
+    else:
+        row.update(
+            lam=NA,
+            tau=NA,
+            head=NA,
+            sampler=NA if method == "plm" else "stratified",
+            lr=NA if method == "plm" else cfg.train.lr,
+        )
+    return row
+
+
+def build_leaderboard(final_trials: list[dict[str, Any]], base: RetrofitConfig) -> pd.DataFrame:
+    done = [t for t in final_trials if t["status"] == "TERMINATED" and "method" in t["result"]]
+    columns = metric_columns(done)
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for t in done:
+        spec = t["config"]["spec"]
+        groups.setdefault((spec["method"], spec["config_id"]), []).append(t)
+    rows = []
+    for (_, _), trials in groups.items():
+        trials.sort(key=lambda t: t["config"]["spec"]["seed"])
+        row = describe_run(trials[0]["config"]["spec"], base)
+        row["seeds"] = ";".join(str(t["config"]["spec"]["seed"]) for t in trials)
+        row["n_seeds"] = len(trials)
+        for col in columns:
+            values = np.array([t["result"].get(col, np.nan) for t in trials], dtype=float)
+            row[f"{col}_mean"] = float(np.nanmean(values)) if np.isfinite(values).any() else np.nan
+            row[f"{col}_std"] = float(np.nanstd(values, ddof=1)) if np.isfinite(values).sum() > 1 else 0.0
+        row["trial_ids"] = ";".join(t["trial_id"] for t in trials)
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame["_order"] = frame["method"].map({m: i for i, m in enumerate(METHOD_ORDER)})
+    frame = frame.sort_values(["model", "_order", "config_id"]).drop(columns="_order").reset_index(drop=True)
+    return frame
+
+
+def build_trials_table(search_trials: list[dict[str, Any]], front_ids: set[str]) -> pd.DataFrame:
+    """Every search trial: its parameters, last dev metrics, status, and whether it is on the front."""
+    rows = []
+    for t in search_trials:
+        r = t["result"]
+        row = {"trial_id": t["trial_id"], "status": "diverged" if r.get("diverged") else t["status"].lower()}
+        row.update({f"param:{k}": v for k, v in sorted(t["config"].items())})
+        for k in (
+            "training_iteration",
+            "step",
+            "dev_p_at_1",
+            "dev_map_at_r",
+            "dev_mrr",
+            "dev_ami",
+            "dev_ari",
+            "dev_fms",
+            "dev_delta_emb",
+            "train_loss",
+            "samples_per_s",
+        ):
+            row[k] = r.get(k)
+        row["pareto"] = t["trial_id"] in front_ids
+        row["reason"] = r.get("failure_reason") or t.get("error") or ""
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,46 @@
+"""Which search trials to keep: the Pareto front of emotion awareness (max) vs Δemb (min), and a
+few configurations spread along it (or the single best when the study is single-objective)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DRIFT = "dev_delta_emb"
+
+
+def usable(trials: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
+    """Trials that reported the metric and did not diverge."""
+    return [t for t in trials if t["result"].get(metric) is not None and not t["result"].get("diverged")]
+
+
+def pareto_front(trials: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
+    """Non-dominated trials (higher ``metric``, lower Δemb), sorted by Δemb."""
+    points = [t for t in usable(trials, metric) if t["result"].get(DRIFT) is not None]
+    front = []
+    for t in points:
+        a, d = t["result"][metric], t["result"][DRIFT]
+        dominated = any(
+            o["result"][metric] >= a and o["result"][DRIFT] <= d and (o["result"][metric] > a or o["result"][DRIFT] < d)
+            for o in points
+        )
+        if not dominated:
+            front.append(t)
+    return sorted(front, key=lambda t: t["result"][DRIFT])
+
+
+def pick(trials: list[dict[str, Any]], metric: str, n: int, multi_objective: bool) -> list[dict[str, Any]]:
+    """``n`` trials spread evenly along the front (multi-objective) or the best by ``metric``; the
+    ones that completed every evaluation step are preferred over ones ASHA stopped early."""
+    pool = usable(trials, metric)
+    if not pool:
+        return []
+    longest = max(t["result"].get("training_iteration", 0) or 0 for t in pool)
+    full = [t for t in pool if (t["result"].get("training_iteration", 0) or 0) == longest]
+    if multi_objective:
+        front = pareto_front(full, metric) or pareto_front(pool, metric)
+        if front:
+            if len(front) <= n:
+                return front
+            idx = sorted({round(i * (len(front) - 1) / max(n - 1, 1)) for i in range(n)})
+            return [front[i] for i in idx]
+    return sorted(full, key=lambda t: t["result"][metric], reverse=True)[:n]

@@ -1,0 +1,58 @@
+"""``comparison.md``: Emo vs PLM vs TLearn vs MTL (and SCL, λ = 0) per model, paper style, with
+deltas against PLM and whether each delta exceeds the seed spread."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+NAMES = {"emo": "Emo", "scl": "SCL (λ=0)", "tlearn": "TLearn", "mtl": "MTL", "plm": "PLM"}
+LOWER_IS_BETTER = {"delta_emb"}
+
+
+def _fmt(mean: float, std: float, n: int) -> str:
+    if pd.isna(mean):
+        return "–"
+    return f"{mean:.3f} ± {std:.3f}" if n > 1 else f"{mean:.3f}"
+
+
+def comparison_markdown(board: pd.DataFrame, title: str = "") -> str:
+    if board.empty:
+        return f"# {title or 'Comparison'}\n\nNo finished final runs yet.\n"
+    metrics = [c[: -len("_mean")] for c in board.columns if c.endswith("_mean")]
+    lines = [
+        f"# {title or 'Comparison'}",
+        "",
+        "Mean ± std over seeds (std omitted for one seed). Δ rows: difference to PLM; `*` marks a delta "
+        "larger than the two methods' seed spreads added together (std_method + std_PLM), i.e. one that "
+        "exceeds the seed noise. For Δemb lower is better; for every other column higher is better.",
+        "",
+    ]
+    for model, group in board.groupby("model", sort=False):
+        lines += [f"## {model}", ""]
+        header = "| method | λ | τ | head | sampler | seeds | " + " | ".join(metrics) + " |"
+        lines += [header, "|" + "---|" * (6 + len(metrics))]
+        plm = group[group["method"] == "plm"]
+        for _, row in group.iterrows():
+            name = NAMES.get(row["method"], row["method"]) + (
+                "" if row["config_id"] in ("base", "c0") else f" [{row['config_id']}]"
+            )
+            cells = [_fmt(row[f"{m}_mean"], row[f"{m}_std"], row["n_seeds"]) for m in metrics]
+            setting = [_short(row[k]) for k in ("lam", "tau", "head", "sampler")]
+            lines.append(f"| {name} | " + " | ".join(setting) + f" | {row['n_seeds']} | " + " | ".join(cells) + " |")
+            if row["method"] != "plm" and not plm.empty:
+                base = plm.iloc[0]
+                deltas = []
+                for m in metrics:
+                    d = row[f"{m}_mean"] - base[f"{m}_mean"]
+                    spread = row[f"{m}_std"] + base[f"{m}_std"]
+                    mark = "*" if pd.notna(d) and abs(d) > spread and row["n_seeds"] > 1 else ""
+                    deltas.append("–" if pd.isna(d) else f"{d:+.3f}{mark}")
+                lines.append("| Δ vs PLM | | | | | | " + " | ".join(deltas) + " |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def _short(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)

@@ -1,0 +1,101 @@
+"""Write a study's results into the results folder: atomically, under a lock, so two studies that
+share a folder never leave a torn or mixed file (each study also keeps its own copy under NAME/)."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from raysweep import atomic
+from raysweep.config import RetrofitConfig
+from raysweep.results.leaderboard import build_leaderboard, build_trials_table
+from raysweep.results.pareto import pareto_front
+from raysweep.results.plots import hyperparameter_plot, importance_plot, pareto_plot
+from raysweep.results.records import load_trials
+from raysweep.results.tables import comparison_markdown
+
+
+@contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".raysweep.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def write_results(
+    study_root: str,
+    results_dir: Path,
+    name: str,
+    base: RetrofitConfig,
+    metric: str,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Path]:
+    """Rebuild every results file of study ``name`` from its storage; returns the files written."""
+    search = load_trials(f"{study_root}/search")
+    finals = load_trials(f"{study_root}/final")
+    front = {t["trial_id"] for t in pareto_front(search, metric)}
+    board = build_leaderboard(finals, base)
+    trials = build_trials_table(search, front)
+    study_dir = results_dir / name
+    written: dict[str, Path] = {}
+    with locked(results_dir):
+        for folder in (study_dir, results_dir):
+            files = {
+                "leaderboard": folder / "leaderboard.csv",
+                "trials": folder / "trials.csv",
+                "comparison": folder / "comparison.md",
+            }
+            atomic.write_text(files["leaderboard"], board.to_csv(index=False, float_format="%.6g"))
+            atomic.write_text(files["trials"], trials.to_csv(index=False, float_format="%.6g"))
+            atomic.write_text(files["comparison"], comparison_markdown(board, f"raysweep study {name}"))
+            written.update({f"{folder.name}/{k}": v for k, v in files.items()})
+            for key, path in (
+                ("pareto", pareto_plot(search, metric, folder / "pareto.png")),
+                ("hyperparameters", hyperparameter_plot(search, metric, folder / "lambda_tau.png")),
+                ("importance", importance_plot(study_dir / "optuna.db", name, folder / "importance.png")),
+            ):
+                if path is not None:
+                    written[f"{folder.name}/{key}"] = path
+        summary = {
+            "study": name,
+            "storage": study_root,
+            "search_trials": len(search),
+            "final_runs": len(finals),
+            "pareto_trial_ids": sorted(front),
+            **(extra or {}),
+        }
+        atomic.write_text(study_dir / "study.json", json.dumps(summary, indent=2, default=str))
+    return written
+
+
+def export_best(finals: list[dict[str, Any]], results_dir: Path, metric: str) -> Path | None:
+    """Copy the best emo model (configuration with the highest mean ``metric`` over seeds; its
+    lowest seed) to ``results/best_model/``, atomically."""
+    emo = [t for t in finals if t["status"] == "TERMINATED" and t["result"].get("method") == "emo"]
+    if not emo:
+        return None
+    by_config: dict[str, list[dict[str, Any]]] = {}
+    for t in emo:
+        by_config.setdefault(t["result"]["config_id"], []).append(t)
+    key = metric.removeprefix("dev_")
+
+    def score(runs: list[dict[str, Any]]) -> float:
+        return sum(r["result"].get(key, 0.0) or 0.0 for r in runs) / len(runs)
+
+    runs = max(by_config.values(), key=score)
+    source = Path(min(runs, key=lambda r: r["result"]["seed"])["result"]["model_dir"])
+    if not source.is_dir():
+        return None
+    target = results_dir / "best_model"
+    with locked(results_dir), atomic.directory(target) as tmp:
+        shutil.copytree(source, tmp, dirs_exist_ok=True)
+    return target

@@ -1,0 +1,211 @@
+"""``python -m raysweep.run --space NAME``: a whole study, search -> re-runs -> baselines ->
+evaluation -> results, on this machine or (``--address auto``) an existing Ray cluster.
+
+    python -m raysweep.run --space smoke --data-dir ../shared/data      # minutes on 2 CPU cores
+    python -m raysweep.run --space full --address auto --storage s3://bucket/raysweep/sweeps
+    python -m raysweep.run --space cpu --name cpu-20261126 --resume     # continue a stopped study
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from raysweep.errors import RaysweepError, cli_errors
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m raysweep.run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--space", default="smoke", help="search space: smoke, cpu, full, or a YAML file")
+    p.add_argument("--name", default=None, help="study name (default: SPACE-TIMESTAMP; with --resume: the latest)")
+    p.add_argument(
+        "--storage",
+        default=os.environ.get("RAYSWEEP_STORAGE", "results/storage"),
+        help="absolute path or URI for Ray's storage (default $RAYSWEEP_STORAGE or results/storage)",
+    )
+    p.add_argument("--results-dir", default="results", help="where leaderboard.csv, comparison.md, plots go")
+    p.add_argument("--data-dir", default=None, help="local data folder (or $RAYSWEEP_DATA_DIR); else the hub")
+    p.add_argument("--address", default=None, help="'auto' (or host:port) to use a running Ray cluster")
+    p.add_argument("--num-samples", type=int, default=None, help="search trials (overrides the space)")
+    p.add_argument("--resume", action="store_true", help="continue a stopped study with the same --name")
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the space, the trial plan and resources; start nothing"
+    )
+    return p.parse_args(argv)
+
+
+def load(args: argparse.Namespace):
+    from raysweep.data.goemotions import resolve_data_dir
+    from raysweep.tune.space import load_space
+
+    data_dir = resolve_data_dir(args.data_dir)
+    overrides: dict[str, dict[str, Any]] = {}
+    if args.num_samples is not None:
+        overrides["study"] = {"num_samples": args.num_samples}
+    space = load_space(args.space)
+    if data_dir is not None or space.base.data.data_dir is None:
+        overrides["base"] = {}
+        base_data = {**space.base.to_dict()["data"], "data_dir": None if data_dir is None else str(data_dir)}
+        overrides["base"] = {"data": base_data}
+    if overrides:
+        space = load_space(args.space, _merge_base(space, overrides))
+    return space, None if data_dir is None else str(data_dir), overrides
+
+
+def _merge_base(space, overrides: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Base overrides must carry the file's other base sections too (load_space merges by section)."""
+    if "base" not in overrides:
+        return overrides
+    import yaml
+
+    raw = yaml.safe_load(Path(space.path).read_text()) or {}
+    base = {**(raw.get("base") or {}), **overrides["base"]}
+    return {**overrides, "base": base}
+
+
+def preflight_study(space, data_dir: str | None) -> None:
+    """Everything a user can get wrong, checked before Ray starts: data, models, samplers, tasks."""
+    from raysweep.data.tasks import load_tasks
+    from raysweep.train.preflight import preflight
+
+    for variant in space.data_variants():
+        preflight(space.config_for(variant))
+    tasks = [t for t in space.evaluation.tasks if t not in ("emotion", "drift")]
+    if "mtl" in space.study.baselines and space.study.mtl_task not in tasks:
+        tasks.append(space.study.mtl_task)
+    load_tasks(tasks, data_dir)
+
+
+def pick_name(args: argparse.Namespace, space, storage: str) -> str:
+    from raysweep.tune.study import stamp
+
+    if args.name:
+        return args.name
+    if args.resume:
+        root = Path(storage)
+        candidates = (
+            sorted(
+                (d for d in root.glob(f"{space.name}-*") if (d / "raysweep-study.json").is_file()),
+                key=lambda d: d.stat().st_mtime,
+            )
+            if "://" not in storage and root.is_dir()
+            else []
+        )
+        if not candidates:
+            raise RaysweepError(f"--resume: no {space.name} study in {storage}; pass --name of the study to resume")
+        return candidates[-1].name
+    return f"{space.name}-{stamp()}"
+
+
+@cli_errors
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    space, data_dir, overrides = load(args)
+
+    from raysweep.storage import validate_storage
+    from raysweep.train.launch import absolute_storage
+    from raysweep.train.preflight import check_writable_parent
+    from raysweep.tune.resources import plan_resources
+
+    storage = absolute_storage(args.storage)
+    results_dir = Path(args.results_dir).expanduser().resolve()
+    check_writable_parent(results_dir, "--results-dir")
+    preflight_study(space, data_dir)
+    name = pick_name(args, space, storage)
+
+    from raysweep.tune.study import StudyPaths, final_specs, prepare_data, run_finals, run_search, set_fast_polling
+
+    set_fast_polling()
+    if args.dry_run and args.address is None:
+        import torch
+
+        cluster = {"CPU": float(os.cpu_count() or 1), "GPU": float(torch.cuda.device_count())}
+    else:
+        from raysweep.train.cluster import connect
+
+        cluster = connect(args.address)
+    plan = plan_resources(space.base, cluster, space.study.max_concurrent_trials)
+    paths = StudyPaths(name=name, storage=storage, results=results_dir)
+    print(space.describe())
+    print(plan.describe())
+    print(f"study {name}: storage {paths.root}, results {results_dir}")
+    if args.dry_run:
+        return 0
+
+    import ray
+
+    storage = validate_storage(storage, multi_node=len([n for n in ray.nodes() if n.get("Alive")]) > 1)
+    from raysweep.tune.record import write_study_record
+
+    record = {
+        "name": name,
+        "space": space.name,
+        "space_path": space.path,
+        "overrides": overrides,
+        "data_dir": data_dir,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    if not args.resume:
+        write_study_record(paths.root, record)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    print("[raysweep] preparing data (tokens, frozen targets, drift references) once for the study ...", flush=True)
+    data = prepare_data(space, data_dir, plan)
+    timings["prepare_s"] = time.perf_counter() - t0
+
+    t1 = time.perf_counter()
+    run_search(space, paths, plan, data, args.resume)
+    timings["search_s"] = time.perf_counter() - t1
+
+    from raysweep.results.pareto import pick
+    from raysweep.results.records import load_trials
+
+    search = load_trials(f"{paths.root}/search")
+    picks = pick(search, space.study.metric, space.study.pareto_picks, space.study.multi_objective)
+    if not picks:
+        raise RaysweepError(
+            f"no search trial of study {name} finished with {space.study.metric}; see {paths.root}/search"
+        )
+    params = [p["config"] for p in picks]
+    print(
+        f"[raysweep] re-running {len(params)} configuration(s) x {space.study.seeds} seeds: "
+        + "; ".join(json.dumps(p) for p in params),
+        flush=True,
+    )
+    t2 = time.perf_counter()
+    run_finals(space, paths, plan, data, final_specs(space, params), data_dir, args.resume)
+    timings["finals_s"] = time.perf_counter() - t2
+
+    from raysweep.results.writer import export_best, write_results
+
+    written = write_results(
+        paths.root,
+        results_dir,
+        name,
+        space.base,
+        space.study.metric,
+        extra={"timings": timings, "picked_trials": [p["trial_id"] for p in picks]},
+    )
+    best = export_best(load_trials(f"{paths.root}/final"), results_dir, space.study.metric)
+    timings["total_s"] = time.perf_counter() - t0
+    print(
+        f"[raysweep] study {name} done in {timings['total_s']:.0f} s "
+        f"(prepare {timings['prepare_s']:.0f}, search {timings['search_s']:.0f}, finals {timings['finals_s']:.0f})"
+    )
+    print(
+        f"[raysweep] leaderboard: {results_dir / 'leaderboard.csv'}; comparison: {results_dir / 'comparison.md'}"
+        + (f"; best model: {best}" if best else "")
+    )
+    del written
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

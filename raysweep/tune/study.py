@@ -1,0 +1,214 @@
+"""The study: search (Tuner + OptunaSearch + ASHA), then the final runs (chosen configurations and
+baselines x seeds, each evaluated), both resumable from their storage.
+
+Storage layout (``--storage``, absolute path or URI; ``NAME`` is the study name)::
+
+    NAME/search/        Tune experiment of the search (searcher + scheduler state, trial results)
+    NAME/final/         Tune experiment of the final runs
+    NAME/search-<trial>/, NAME/final-<trial>/   Train runs (checkpoints), named from the trial id
+
+The Optuna study lives in ``RESULTS/NAME/optuna.db`` (sqlite) so ``optuna-dashboard`` can open it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from raysweep.errors import RaysweepError
+from raysweep.tune.driver import data_key, final_trial, search_trial
+from raysweep.tune.resources import TRIAL_CPU, ResourcePlan
+from raysweep.tune.space import SearchSpace
+
+# Train V2's controller polls its workers every RAY_TRAIN_HEALTH_CHECK_INTERVAL_S (default 2 s);
+# finishing a run takes several polls, several seconds per trial. Set before Tuners are built:
+# Tune and Train propagate it from the driver to each trial's controller.
+FAST_POLL = {"RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.2"}
+
+
+@dataclass
+class StudyPaths:
+    name: str
+    storage: str
+    results: Path
+
+    @property
+    def root(self) -> str:
+        return f"{self.storage.rstrip('/')}/{self.name}"
+
+    @property
+    def local_study(self) -> Path:
+        return self.results / self.name
+
+    @property
+    def optuna_db(self) -> Path:
+        return self.local_study / "optuna.db"
+
+
+def prepare_data(space: SearchSpace, data_dir: str | None, plan: ResourcePlan) -> dict[str, Any]:
+    """Tokenised data + frozen targets for every data variant, computed once per study as Ray tasks
+    (on a GPU if the cluster has one) and kept in the object store for all trials."""
+    import ray
+
+    from raysweep.data.tasks import drift_texts
+    from raysweep.train.data import prepare_training_data
+
+    texts = drift_texts(data_dir, n=space.study.drift_texts, seed=1) if space.study.drift_texts else None
+    task = ray.remote(prepare_training_data).options(
+        num_cpus=1, num_gpus=1 if plan.total_gpus >= 1 else 0, max_retries=2
+    )
+    refs: dict[str, Any] = {}
+    for variant in space.data_variants():
+        cfg = space.config_for(variant)
+        key = data_key(cfg)
+        if key not in refs:
+            refs[key] = task.remote(cfg, texts)
+    for cfg in (space.base.replace(loss={"lam": 0.0}),):  # scl / λ = 0 needs no frozen targets, same tokens
+        refs.setdefault(data_key(cfg), refs[next(iter(refs))])
+    ray.wait(list(refs.values()), num_returns=len(refs))
+    return refs
+
+
+def _tuner_or_restore(path: str, trainable, resume: bool, make):
+    from ray import tune
+
+    if tune.Tuner.can_restore(path):
+        if not resume:
+            raise RaysweepError(
+                f"a study already exists at {path}; pass --resume to continue it or --name for a new one"
+            )
+        return tune.Tuner.restore(path, trainable=trainable, resume_unfinished=True, resume_errored=True)
+    return make()
+
+
+def run_search(space: SearchSpace, paths: StudyPaths, plan: ResourcePlan, data: dict[str, Any], resume: bool):
+    import optuna
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+    from ray.tune.search.optuna import OptunaSearch
+
+    s = space.study
+    base = space.base.to_dict()
+    base["train"].update(cpus_per_worker=plan.cpus_per_worker)
+    trainable = tune.with_resources(
+        tune.with_parameters(search_trial, base=base, data=data, storage=paths.root), {"CPU": TRIAL_CPU}
+    )
+
+    def make():
+        paths.local_study.mkdir(parents=True, exist_ok=True)
+        storage = optuna.storages.RDBStorage(f"sqlite:///{paths.optuna_db}")
+        if s.multi_objective:
+            searcher = OptunaSearch(
+                metric=[s.metric, "dev_delta_emb"],
+                mode=["max", "min"],
+                storage=storage,
+                study_name=paths.name,
+                sampler=optuna.samplers.NSGAIISampler(seed=s.seed, population_size=max(4, min(s.num_samples // 2, 50))),
+            )
+        else:
+            searcher = OptunaSearch(
+                metric=s.metric,
+                mode="max",
+                storage=storage,
+                study_name=paths.name,
+                sampler=optuna.samplers.TPESampler(seed=s.seed, n_startup_trials=min(10, max(2, s.num_samples // 3))),
+            )
+        total = space.base.train.max_steps or 10**9
+        max_t = max(1, -(-total // (space.base.train.eval_every or total)))
+        scheduler = ASHAScheduler(
+            metric=s.metric,
+            mode="max",
+            time_attr="training_iteration",
+            max_t=max_t,
+            grace_period=min(s.asha_grace_period, max_t),
+            reduction_factor=s.asha_reduction_factor,
+        )
+        return tune.Tuner(
+            trainable,
+            param_space=space.tune_space(),
+            tune_config=tune.TuneConfig(
+                search_alg=searcher,
+                scheduler=scheduler,
+                num_samples=s.num_samples,
+                max_concurrent_trials=plan.max_concurrent_trials,
+            ),
+            run_config=tune.RunConfig(
+                name="search",
+                storage_path=paths.root,
+                failure_config=tune.FailureConfig(max_failures=s.trial_max_failures),
+                verbose=1,
+            ),
+        )
+
+    return _tuner_or_restore(f"{paths.root}/search", trainable, resume, make).fit()
+
+
+def final_specs(space: SearchSpace, picks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every final run: each picked configuration (emo) x seeds, and each baseline x seeds."""
+    seeds = range(space.study.seeds)
+    specs = [
+        {"method": "emo", "config_id": f"c{i}", "params": p, "seed": s} for i, p in enumerate(picks) for s in seeds
+    ]
+    for b in space.study.baselines:
+        if b == "scl":
+            specs += [{"method": "scl", "config_id": "c0", "params": picks[0], "seed": s} for s in seeds]
+        elif b == "plm":
+            specs.append({"method": "plm", "config_id": "base", "params": {}, "seed": 0})
+        else:
+            specs += [{"method": b, "config_id": "base", "params": {}, "seed": s} for s in seeds]
+    return specs
+
+
+def run_finals(
+    space: SearchSpace,
+    paths: StudyPaths,
+    plan: ResourcePlan,
+    data: dict[str, Any],
+    specs: list[dict[str, Any]],
+    data_dir: str | None,
+    resume: bool,
+):
+    from ray import tune
+
+    base = space.base.to_dict()
+    base["train"].update(cpus_per_worker=plan.cpus_per_worker)
+    trainable = tune.with_resources(
+        tune.with_parameters(
+            final_trial,
+            base=base,
+            data=data,
+            storage=paths.root,
+            models_dir=str(paths.local_study / "models"),
+            evaluation=asdict(space.evaluation),
+            data_dir=data_dir,
+            mtl_task=space.study.mtl_task,
+        ),
+        {"CPU": TRIAL_CPU},
+    )
+
+    def make():
+        return tune.Tuner(
+            trainable,
+            param_space={"spec": tune.grid_search(specs)},
+            tune_config=tune.TuneConfig(max_concurrent_trials=plan.max_concurrent_trials),
+            run_config=tune.RunConfig(
+                name="final",
+                storage_path=paths.root,
+                failure_config=tune.FailureConfig(max_failures=space.study.trial_max_failures),
+                verbose=1,
+            ),
+        )
+
+    return _tuner_or_restore(f"{paths.root}/final", trainable, resume, make).fit()
+
+
+def set_fast_polling() -> None:
+    for key, value in FAST_POLL.items():
+        os.environ.setdefault(key, value)
+
+
+def stamp() -> str:
+    return time.strftime("%Y%m%d-%H%M%S")
