@@ -13,6 +13,19 @@ WORKER_ENV = {
 }
 
 
+def pin_ray_address() -> None:
+    """Worker-process setup hook: point Ray's auto-discovery (``RAY_ADDRESS``) at this process's own
+    cluster. Train V2's PlacementGroupCleaner queries the state API with auto-discovery, which fails
+    when a second Ray instance runs on the machine (another study, a test cluster); the cleaner then
+    dies and the placement group of a trial stopped early (ASHA) is never freed."""
+    import ray
+
+    try:
+        os.environ["RAY_ADDRESS"] = ray.get_runtime_context().gcs_address
+    except Exception:  # not connected yet: auto-discovery stays as it was
+        pass
+
+
 def connect(address: str | None = None, num_cpus: int | None = None, **kwargs) -> dict[str, float]:
     """``ray.init`` on ``address`` (None: a fresh local cluster); returns the cluster's resources."""
     import ray
@@ -20,17 +33,21 @@ def connect(address: str | None = None, num_cpus: int | None = None, **kwargs) -
     if ray.is_initialized():
         return dict(ray.cluster_resources())
     env = {**WORKER_ENV, **{k: v for k, v in os.environ.items() if k.startswith(("RAYSWEEP_", "HF_"))}}
+    runtime_env = {"env_vars": env, "worker_process_setup_hook": "raysweep.train.cluster.pin_ray_address"}
     try:
         if address in (None, "local"):
+            # the dashboard hosts the state API, which Train V2's PlacementGroupCleaner needs to free the
+            # workers' placement group of a trial that Tune stops (ASHA) mid-fit; without it they leak
             ray.init(
                 address="local",
                 num_cpus=num_cpus or os.cpu_count(),
-                include_dashboard=False,
-                runtime_env={"env_vars": env},
+                include_dashboard=True,
+                dashboard_host="127.0.0.1",
+                runtime_env=runtime_env,
                 **kwargs,
             )
         else:
-            ray.init(address=address, runtime_env={"env_vars": env}, **kwargs)
+            ray.init(address=address, runtime_env=runtime_env, **kwargs)
     except ConnectionError as err:
         raise RaysweepError(
             f"--address {address}: no Ray cluster answered ({err}); start one with `ray start --head` or "

@@ -116,14 +116,16 @@ def run_search(space: SearchSpace, paths: StudyPaths, plan: ResourcePlan, data: 
                 study_name=paths.name,
                 sampler=optuna.samplers.TPESampler(seed=s.seed, n_startup_trials=min(10, max(2, s.num_samples // 3))),
             )
-        total = space.base.train.max_steps or 10**9
-        max_t = max(1, -(-total // (space.base.train.eval_every or total)))
+        # one report per evaluation; max_t one past the last, so ASHA never stops a trial that is
+        # finishing anyway (its Train run then shuts down cleanly and keeps its final checkpoint)
+        total = space.base.train.max_steps or 10**6
+        max_t = max(1, -(-total // (space.base.train.eval_every or total))) + 1
         scheduler = ASHAScheduler(
             metric=s.metric,
             mode="max",
             time_attr="training_iteration",
             max_t=max_t,
-            grace_period=min(s.asha_grace_period, max_t),
+            grace_period=min(s.asha_grace_period, max_t - 1) or 1,
             reduction_factor=s.asha_reduction_factor,
         )
         return tune.Tuner(

@@ -17,30 +17,30 @@ from pathlib import Path
 
 import pytest
 from local_cluster import LocalCluster, missing_tools
+import task_fixtures
+from tiny_study import tiny_space
 
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
+tiny_tasks_dir = pytest.fixture(scope="session")(task_fixtures.tiny_tasks_dir)
 
 
 def smoke_run(storage: Path, model: str, data_dir: Path) -> tuple[str, list[str]]:
-    """What `ray exec` runs on the head, and the globs (under ``storage``) it must leave behind.
-
-    The one place to change when the sweep lands: swap for
-    ``python -m raysweep.run --space smoke --address auto --storage {storage} ...`` and its leaderboard.
-    """
+    """What `ray exec` runs on the head (a real sweep of tiny models through ``--address auto``), and
+    the globs (under ``storage``) it must leave behind: its leaderboard among them."""
+    space = tiny_space(storage, model, num_samples=2, seeds=1, baselines=("plm",), tasks=("emotion", "drift"),
+                       cpus_per_worker=0.5)
     args = [
-        "python", "-m", "raysweep.train", "--model", model, "--max-steps", "4",
-        "--num-workers", "2", "--cpus-per-worker", "0.5", "--batch-size", "24",
-        "--train-limit", "200", "--dev-limit", "60",
-        "--data-dir", str(data_dir), "--storage", str(storage / "runs"), "--name", "smoke",
-        "--out", str(storage / "export"), "--address", "auto",
+        "python", "-m", "raysweep.run", "--space", str(space), "--name", "smoke", "--address", "auto",
+        "--storage", str(storage / "sweeps"), "--results-dir", str(storage / "results"), "--data-dir", str(data_dir),
     ]  # fmt: skip
     # run from the synced checkout, so the code under test is the code `ray up` copied to the head
-    return "cd ~/raysweep && " + shlex.join(args), ["export/raysweep.json", "export/model.safetensors", "runs/smoke"]
+    expected = ["results/leaderboard.csv", "results/comparison.md", "sweeps/smoke/search", "sweeps/smoke/final"]
+    return "cd ~/raysweep && " + shlex.join(args), expected
 
 
-def test_ray_up_exec_down(tiny_bert: str, tiny_data_dir: Path) -> None:
+def test_ray_up_exec_down(tiny_bert: str, tiny_tasks_dir: Path) -> None:
     missing = missing_tools()
     if missing:
         pytest.skip(f"`ray up` end-to-end test needs {', '.join(missing)} (apt-get install openssh-server rsync)")
@@ -52,7 +52,7 @@ def test_ray_up_exec_down(tiny_bert: str, tiny_data_dir: Path) -> None:
         cluster.up(timeout=300)
         # `--address auto` on the head must find this cluster (not another Ray on the machine), token auth on
         cluster.exec("probe", f"cd ~/raysweep && python tests/cluster/probe_cluster.py --cpus {cluster.num_cpus}", 120)
-        command, expected = smoke_run(storage, tiny_bert, tiny_data_dir)
+        command, expected = smoke_run(storage, tiny_bert, tiny_tasks_dir)
         cluster.exec("run", command, timeout=900)
         missing_out = [pattern for pattern in expected if not list(storage.glob(pattern))]
         assert not missing_out, (

@@ -9,56 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import task_fixtures
-import yaml
+from tiny_study import tiny_space
 
 from raysweep.run import main as run_main
 
 tiny_tasks_dir = pytest.fixture(scope="session")(task_fixtures.tiny_tasks_dir)
-
-
-def tiny_space(tmp_path: Path, model: str, num_samples: int = 3) -> Path:
-    space = {
-        "name": "tiny",
-        "base": {
-            "model": {"name": model, "pooling": "mean"},
-            "data": {"max_length": 16},
-            "sampler": {"kind": "mperclass", "m": 4, "batch_size": 24},
-            "train": {
-                "max_steps": 10,
-                "eval_every": 5,
-                "lr": 5.0e-3,
-                "num_workers": 2,
-                "cpus_per_worker": 1.0,
-                "precision": "fp32",
-                "max_failures": 1,
-            },
-        },
-        "search": {
-            "loss.lam": {"type": "loguniform", "low": 0.1, "high": 10.0},
-            "loss.tau": {"type": "uniform", "low": 0.05, "high": 0.3},
-            "model.head": {"type": "choice", "values": ["linear", "mlp"]},
-        },
-        "study": {
-            "num_samples": num_samples,
-            "metric": "dev_p_at_1",
-            "multi_objective": True,
-            "drift_texts": 40,
-            "asha_grace_period": 1,
-            "seeds": 2,
-            "pareto_picks": 1,
-            "baselines": ["plm", "scl", "tlearn", "mtl"],
-            "mtl_task": "irony",
-        },
-        "evaluation": {
-            "tasks": ["emotion", "drift", "sst2", "isarcasm", "irony"],
-            "protocols": ["probe", "fewshot"],
-            "drift_n": 40,
-            "max_length": 16,
-        },
-    }
-    path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(space))
-    return path
 
 
 @pytest.mark.slow
