@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-from local_cluster import LocalCluster, missing_tools
 import task_fixtures
+from local_cluster import LocalCluster, missing_tools
 from tiny_study import tiny_space
 
 ROOT = Path(__file__).resolve().parents[2]
