@@ -183,8 +183,9 @@ def evaluate_model(
     from raysweep.train.cluster import connect
 
     connect(address)
-    embed = ray.remote(num_cpus=1)(embed_texts)
-    job = ray.remote(num_cpus=1)(run_job)
+    # "DEFAULT": not captured by the placement group of a Tune trial that calls this (its 0.01 CPU)
+    embed = ray.remote(num_cpus=1, scheduling_strategy="DEFAULT")(embed_texts)
+    job = ray.remote(num_cpus=1, scheduling_strategy="DEFAULT")(run_job)
     emb: dict[str, Any] = {}
 
     def embedded(key: str, texts: list[str]):

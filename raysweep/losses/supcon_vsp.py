@@ -25,8 +25,9 @@ from torch import nn
 class LossTerms:
     total: torch.Tensor
     """What to backpropagate (its value may be scaled for DDP; ``parts`` hold the true values)."""
-    parts: dict[str, float]
-    """Named loss values for logging, e.g. ``{"loss": ..., "supcon": ..., "vsp": ...}``."""
+    parts: dict[str, torch.Tensor | float]
+    """Named loss values for logging, e.g. ``{"loss": ..., "supcon": ..., "vsp": ...}``: detached
+    scalars, left on the device so a GPU step never waits for the host (read them with ``float``)."""
 
 
 class SupConVSPLoss(nn.Module):
@@ -52,7 +53,7 @@ class SupConVSPLoss(nn.Module):
         if frozen_embeddings is not None and self.lam > 0:
             vsp = F.mse_loss(embeddings.float(), frozen_embeddings.float())
             total = total + self.lam * vsp
-        supcon_value, vsp_value = float(supcon.detach()) / scale, float(vsp.detach())
+        supcon_value, vsp_value = supcon.detach() / scale, vsp.detach()
         return LossTerms(
             total=total,
             parts={"loss": supcon_value + self.lam * vsp_value, "supcon": supcon_value, "vsp": vsp_value},

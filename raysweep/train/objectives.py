@@ -155,7 +155,7 @@ class ClassifierObjective(Objective):
         with autocast(ctx.device, ctx.precision):
             _, logits = model(batch["input_ids"], batch["attention_mask"])
         ce = F.cross_entropy(logits.float(), self.labels[indices].to(ctx.device))
-        return LossTerms(total=ce, parts={"loss": float(ce.detach()), "ce": float(ce.detach())})
+        return LossTerms(total=ce, parts={"loss": ce.detach(), "ce": ce.detach()})
 
     @torch.inference_mode()
     def evaluate(self, model: RetrofitModel, ctx: StepContext) -> dict[str, float]:
