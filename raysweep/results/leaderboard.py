@@ -26,9 +26,19 @@ def metric_columns(records: list[dict[str, Any]]) -> list[str]:
         for k in r["result"]:
             if k.endswith(("_f1",)) and k not in seen:
                 seen.append(k)
-    downstream = sorted(seen, key=lambda k: (k.split("_")[0], "probe" not in k, "finetune" in k, k))
+    downstream = sorted(seen, key=_downstream_order)
     present = {k for r in records for k in r["result"]}
     return [k for k in EMOTION + DRIFT if k in present] + downstream
+
+
+def _downstream_order(column: str) -> tuple:
+    """task, then probe, few-shot by k, fine-tune."""
+    task, _, rest = column.partition("_")
+    if rest.startswith("probe"):
+        return (task, 0, 0, rest)
+    if rest.startswith("fewshot_k"):
+        return (task, 1, int(rest.split("_")[1][1:]), rest)
+    return (task, 2, 0, rest)
 
 
 def describe_run(spec: dict[str, Any], base: RetrofitConfig) -> dict[str, Any]:

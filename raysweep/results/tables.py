@@ -18,7 +18,7 @@ def _fmt(mean: float, std: float, n: int) -> str:
 def comparison_markdown(board: pd.DataFrame, title: str = "") -> str:
     if board.empty:
         return f"# {title or 'Comparison'}\n\nNo finished final runs yet.\n"
-    metrics = [c[: -len("_mean")] for c in board.columns if c.endswith("_mean")]
+    metrics = [c[: -len("_mean")] for c in board.columns if c.endswith("_mean") and _shown(c[: -len("_mean")])]
     lines = [
         f"# {title or 'Comparison'}",
         "",
@@ -50,6 +50,14 @@ def comparison_markdown(board: pd.DataFrame, title: str = "") -> str:
                 lines.append("| Δ vs PLM | | | | | | " + " | ".join(deltas) + " |")
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _shown(metric: str) -> bool:
+    """The paper's columns: emotion and drift metrics, probe and fine-tune F1, few-shot at k = 8 and 64
+    (every other figure is in leaderboard.csv)."""
+    if "_fewshot_" in metric:
+        return metric.endswith(("_k8_f1", "_k64_f1"))
+    return not metric.endswith("_pos_f1")
 
 
 def _short(value) -> str:
