@@ -57,8 +57,11 @@ def prepare_data(space: SearchSpace, data_dir: str | None, plan: ResourcePlan) -
     from raysweep.train.data import prepare_training_data
 
     texts = drift_texts(data_dir, n=space.study.drift_texts, seed=1) if space.study.drift_texts else None
+    # nothing else runs yet: on a CPU cluster give the frozen encoder the threads (Ray sets the task's
+    # OMP_NUM_THREADS from num_cpus)
+    on_gpu = plan.total_gpus >= 1
     task = ray.remote(prepare_training_data).options(
-        num_cpus=1, num_gpus=1 if plan.total_gpus >= 1 else 0, max_retries=2
+        num_cpus=1 if on_gpu else max(1, min(int(plan.total_cpus), 16)), num_gpus=1 if on_gpu else 0, max_retries=2
     )
     refs: dict[str, Any] = {}
     for variant in space.data_variants():
