@@ -8,27 +8,49 @@ from typing import Any
 import yaml
 
 
-def tiny_space(folder: Path, model: str, num_samples: int = 3, seeds: int = 2,
-               baselines: tuple[str, ...] = ("plm", "scl", "tlearn", "mtl"),
-               tasks: tuple[str, ...] = ("emotion", "drift", "sst2", "isarcasm", "irony"),
-               cpus_per_worker: float = 1.0, **study: Any) -> Path:
+def tiny_space(
+    folder: Path,
+    model: str,
+    num_samples: int = 3,
+    seeds: int = 2,
+    baselines: tuple[str, ...] = ("plm", "scl", "tlearn", "mtl"),
+    tasks: tuple[str, ...] = ("emotion", "drift", "sst2", "isarcasm", "irony"),
+    cpus_per_worker: float = 1.0,
+    **study: Any,
+) -> Path:
     space = {
         "name": "tiny",
         "base": {
             "model": {"name": model, "pooling": "mean"},
             "data": {"max_length": 16},
             "sampler": {"kind": "mperclass", "m": 4, "batch_size": 24},
-            "train": {"max_steps": 10, "eval_every": 5, "lr": 5.0e-3, "num_workers": 2,
-                      "cpus_per_worker": cpus_per_worker, "precision": "fp32", "max_failures": 1},
+            "train": {
+                "max_steps": 10,
+                "eval_every": 5,
+                "lr": 5.0e-3,
+                "num_workers": 2,
+                "cpus_per_worker": cpus_per_worker,
+                "precision": "fp32",
+                "max_failures": 1,
+            },
         },
         "search": {
             "loss.lam": {"type": "loguniform", "low": 0.1, "high": 10.0},
             "loss.tau": {"type": "uniform", "low": 0.05, "high": 0.3},
             "model.head": {"type": "choice", "values": ["linear", "mlp"]},
         },
-        "study": {"num_samples": num_samples, "metric": "dev_p_at_1", "multi_objective": True, "drift_texts": 40,
-                  "asha_grace_period": 1, "seeds": seeds, "pareto_picks": 1, "baselines": list(baselines),
-                  "mtl_task": "irony", **study},
+        "study": {
+            "num_samples": num_samples,
+            "metric": "dev_p_at_1",
+            "multi_objective": True,
+            "drift_texts": 40,
+            "asha_grace_period": 1,
+            "seeds": seeds,
+            "pareto_picks": 1,
+            "baselines": list(baselines),
+            "mtl_task": "irony",
+            **study,
+        },
         "evaluation": {"tasks": list(tasks), "protocols": ["probe", "fewshot"], "drift_n": 40, "max_length": 16},
     }
     path = folder / "tiny.yaml"

@@ -29,8 +29,9 @@ tiny_tasks_dir = pytest.fixture(scope="session")(task_fixtures.tiny_tasks_dir)
 def smoke_run(storage: Path, model: str, data_dir: Path) -> tuple[str, list[str]]:
     """What `ray exec` runs on the head (a real sweep of tiny models through ``--address auto``), and
     the globs (under ``storage``) it must leave behind: its leaderboard among them."""
-    space = tiny_space(storage, model, num_samples=2, seeds=1, baselines=("plm",), tasks=("emotion", "drift"),
-                       cpus_per_worker=0.5)
+    space = tiny_space(
+        storage, model, num_samples=2, seeds=1, baselines=("plm",), tasks=("emotion", "drift"), cpus_per_worker=0.5
+    )
     args = [
         "python", "-m", "raysweep.run", "--space", str(space), "--name", "smoke", "--address", "auto",
         "--storage", str(storage / "sweeps"), "--results-dir", str(storage / "results"), "--data-dir", str(data_dir),
