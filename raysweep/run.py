@@ -51,7 +51,6 @@ def load(args: argparse.Namespace):
         overrides["study"] = {"num_samples": args.num_samples}
     space = load_space(args.space)
     if data_dir is not None or space.base.data.data_dir is None:
-        overrides["base"] = {}
         base_data = {**space.base.to_dict()["data"], "data_dir": None if data_dir is None else str(data_dir)}
         overrides["base"] = {"data": base_data}
     if overrides:
@@ -185,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from raysweep.results.writer import export_best, write_results
 
-    written = write_results(
+    write_results(
         paths.root,
         results_dir,
         name,
@@ -203,7 +202,6 @@ def main(argv: list[str] | None = None) -> int:
         f"[raysweep] leaderboard: {results_dir / 'leaderboard.csv'}; comparison: {results_dir / 'comparison.md'}"
         + (f"; best model: {best}" if best else "")
     )
-    del written
     return 0
 
 

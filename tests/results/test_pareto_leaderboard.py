@@ -9,14 +9,29 @@ from raysweep.results.tables import comparison_markdown
 
 
 def trial(tid: str, p1: float, drift: float, iters: int = 3, diverged: bool = False) -> dict:
-    return {"trial_id": tid, "status": "TERMINATED", "config": {"loss.lam": 1.0},
-            "result": {"dev_p_at_1": p1, "dev_delta_emb": drift, "training_iteration": iters,
-                       "diverged": 1.0 if diverged else 0.0}}
+    return {
+        "trial_id": tid,
+        "status": "TERMINATED",
+        "config": {"loss.lam": 1.0},
+        "result": {
+            "dev_p_at_1": p1,
+            "dev_delta_emb": drift,
+            "training_iteration": iters,
+            "diverged": 1.0 if diverged else 0.0,
+        },
+    }
 
 
 def test_pareto_front_and_spread_picks() -> None:
-    trials = [trial("a", 0.30, 0.10), trial("b", 0.35, 0.20), trial("c", 0.25, 0.05), trial("d", 0.28, 0.15),
-              trial("e", 0.40, 0.50), trial("x", 0.99, 0.01, diverged=True), trial("s", 0.50, 0.01, iters=1)]
+    trials = [
+        trial("a", 0.30, 0.10),
+        trial("b", 0.35, 0.20),
+        trial("c", 0.25, 0.05),
+        trial("d", 0.28, 0.15),
+        trial("e", 0.40, 0.50),
+        trial("x", 0.99, 0.01, diverged=True),
+        trial("s", 0.50, 0.01, iters=1),
+    ]
     front = pareto_front([t for t in trials if t["trial_id"] != "s"], "dev_p_at_1")
     assert [t["trial_id"] for t in front] == ["c", "a", "b", "e"]  # d is dominated by a; x diverged
     assert [t["trial_id"] for t in pick(trials, "dev_p_at_1", 2, True)] == ["c", "e"]  # ends of the front
@@ -25,14 +40,23 @@ def test_pareto_front_and_spread_picks() -> None:
 
 def final(tid: str, method: str, seed: int, ami: float, config_id: str = "c0") -> dict:
     params = {"loss.lam": 2.0} if method in ("emo", "scl") else {}
-    return {"trial_id": tid, "status": "TERMINATED", "error": None,
-            "config": {"spec": {"method": method, "config_id": config_id, "params": params, "seed": seed}},
-            "result": {"method": method, "ami": ami, "delta_emb": 0.1, "sst2_probe_f1": 0.8}}
+    return {
+        "trial_id": tid,
+        "status": "TERMINATED",
+        "error": None,
+        "config": {"spec": {"method": method, "config_id": config_id, "params": params, "seed": seed}},
+        "result": {"method": method, "ami": ami, "delta_emb": 0.1, "sst2_probe_f1": 0.8},
+    }
 
 
 def test_leaderboard_aggregates_seeds_and_marks_deltas() -> None:
-    finals = [final("1", "emo", 0, 0.30), final("2", "emo", 1, 0.34), final("3", "plm", 0, 0.10, "base"),
-              final("4", "tlearn", 0, 0.20, "base"), final("5", "tlearn", 1, 0.22, "base")]
+    finals = [
+        final("1", "emo", 0, 0.30),
+        final("2", "emo", 1, 0.34),
+        final("3", "plm", 0, 0.10, "base"),
+        final("4", "tlearn", 0, 0.20, "base"),
+        final("5", "tlearn", 1, 0.22, "base"),
+    ]
     board = build_leaderboard(finals, RetrofitConfig())
     assert list(board["method"]) == ["emo", "tlearn", "plm"]
     emo = board.iloc[0]
