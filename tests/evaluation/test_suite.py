@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import task_fixtures
@@ -48,7 +47,7 @@ def test_cli_writes_json(tiny_roberta, tiny_tasks_dir, ray_local, tmp_path):
 def test_task_errors_come_before_any_model(tmp_path, tiny_tasks_dir, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("text,label\na,1\nb,1\nc,1\n")
-    t0 = time.perf_counter()
+    # "/no/such/model" would fail with a model error if any model were loaded before the task checks
     with pytest.raises(RaysweepError, match="one class only"):
         evaluate_model("/no/such/model", [f"csv:{bad}:text:label"], "probe", data_dir=tiny_tasks_dir)
     with pytest.raises(SystemExit) as exit_:
@@ -58,7 +57,6 @@ def test_task_errors_come_before_any_model(tmp_path, tiny_tasks_dir, capsys):
     assert err.startswith("error:") and "no column 'missing'" in err and "\n" not in err
     with pytest.raises(RaysweepError, match="unknown protocol 'zeroshot'"):
         evaluate_model("/no/such/model", ["emotion"], "zeroshot", data_dir=tiny_tasks_dir)
-    assert time.perf_counter() - t0 < 5
 
 
 def test_finetune_protocol_through_the_suite(tiny_roberta, tiny_tasks_dir, ray_local, tmp_path):
