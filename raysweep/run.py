@@ -54,19 +54,8 @@ def load(args: argparse.Namespace):
         base_data = {**space.base.to_dict()["data"], "data_dir": None if data_dir is None else str(data_dir)}
         overrides["base"] = {"data": base_data}
     if overrides:
-        space = load_space(args.space, _merge_base(space, overrides))
+        space = load_space(args.space, overrides)  # merged into the file's sections key by key
     return space, None if data_dir is None else str(data_dir), overrides
-
-
-def _merge_base(space, overrides: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Base overrides must carry the file's other base sections too (load_space merges by section)."""
-    if "base" not in overrides:
-        return overrides
-    import yaml
-
-    raw = yaml.safe_load(Path(space.path).read_text()) or {}
-    base = {**(raw.get("base") or {}), **overrides["base"]}
-    return {**overrides, "base": base}
 
 
 def preflight_study(space, data_dir: str | None) -> None:

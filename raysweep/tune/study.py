@@ -69,8 +69,6 @@ def prepare_data(space: SearchSpace, data_dir: str | None, plan: ResourcePlan) -
         key = data_key(cfg)
         if key not in refs:
             refs[key] = task.remote(cfg, texts)
-    for cfg in (space.base.replace(loss={"lam": 0.0}),):  # scl / λ = 0 needs no frozen targets, same tokens
-        refs.setdefault(data_key(cfg), refs[next(iter(refs))])
     ray.wait(list(refs.values()), num_returns=len(refs))
     return refs
 
