@@ -1,8 +1,8 @@
 """Emotion awareness of an embedding space, from embeddings and their emotion labels.
 
-* Retrieval (pytorch-metric-learning ``AccuracyCalculator``): cosine kNN with the set as both query
-  and reference (each point excluded from its own neighbours) and ``k="max_bin_count"``, so MAP@R
-  is exact: MRR, P@1, MAP@R.
+* Retrieval (``raysweep.evaluation.retrieval``): cosine kNN with the set as both query and reference
+  (each point excluded from its own neighbours): MRR, P@1 and exact MAP@R, the figures of
+  pytorch-metric-learning's ``AccuracyCalculator`` with ``k="max_bin_count"`` in bounded memory.
 * Clustering (scikit-learn): one seeded k-means with k = number of classes, scored by AMI, ARI and
   FMS (Fowlkes-Mallows) against the labels.
 """
@@ -10,32 +10,12 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
-from pytorch_metric_learning.distances import CosineSimilarity
-from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator
-from pytorch_metric_learning.utils.inference import CustomKNN
 from sklearn import metrics as skm
 from sklearn.cluster import KMeans
 
-RETRIEVAL_KEYS = {
-    "mean_reciprocal_rank": "mrr",
-    "precision_at_1": "p_at_1",
-    "mean_average_precision_at_r": "map_at_r",
-}
+from raysweep.evaluation.retrieval import retrieval_metrics
 
-
-def retrieval_metrics(embeddings: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """MRR, P@1 and MAP@R of cosine retrieval within the set (query = reference)."""
-    calc = AccuracyCalculator(
-        include=tuple(RETRIEVAL_KEYS),
-        k="max_bin_count",
-        device=torch.device("cpu"),
-        knn_func=CustomKNN(CosineSimilarity(), batch_size=2048),
-    )
-    emb = torch.from_numpy(np.ascontiguousarray(embeddings, dtype=np.float32))
-    lab = torch.from_numpy(np.asarray(labels, dtype=np.int64))
-    scores = calc.get_accuracy(emb, lab, emb, lab, ref_includes_query=True)
-    return {RETRIEVAL_KEYS[k]: float(v) for k, v in scores.items()}
+__all__ = ["clustering_metrics", "emotion_metrics", "retrieval_metrics"]
 
 
 def clustering_metrics(embeddings: np.ndarray, labels: np.ndarray, seed: int = 0) -> dict[str, float]:

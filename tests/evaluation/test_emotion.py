@@ -31,24 +31,6 @@ def test_random_labelling_scores_near_zero():
     assert scores["fms"] < 0.25  # FMS is not chance-adjusted: about 1/k for k equal random clusters
 
 
-def test_retrieval_by_hand():
-    # class A at 0, 10, 40 degrees; class B at 35, 65, 85 (no ties). Neighbours by angle, R = 2:
-    #   q=0  (A): 10A 35B 40A ...   RR 1    P@1 1  AP@R (1/1 + 0)/2 = 1/2
-    #   q=10 (A): 0A 35B 40A ...    RR 1    P@1 1  AP@R 1/2
-    #   q=40 (A): 35B 65B 10A ...   RR 1/3  P@1 0  AP@R 0
-    #   q=35 (B): 40A 10A 65B ...   RR 1/3  P@1 0  AP@R 0
-    #   q=65 (B): 85B 40A 35B ...   RR 1    P@1 1  AP@R 1/2
-    #   q=85 (B): 65B 40A 35B ...   RR 1    P@1 1  AP@R 1/2
-    # PML ranks only the k = max_bin_count - 1 = 2 nearest neighbours (the largest R), so a first hit at
-    # rank 3 counts 0, not 1/3: MRR = (1 + 1 + 0 + 0 + 1 + 1) / 6, where an untruncated MRR is (4 + 2/3) / 6.
-    x = on_circle([0, 10, 40, 35, 65, 85])
-    labels = np.array([0, 0, 0, 1, 1, 1])
-    scores = retrieval_metrics(x, labels)
-    assert scores["mrr"] == pytest.approx(4 / 6, abs=1e-6)
-    assert scores["p_at_1"] == pytest.approx(4 / 6, abs=1e-6)
-    assert scores["map_at_r"] == pytest.approx(2 / 6, abs=1e-6)
-
-
 def test_retrieval_is_cosine_scale_invariant_and_emotion_metrics_has_all_keys():
     x = on_circle([0, 10, 40, 35, 65, 85])
     labels = np.array([0, 0, 0, 1, 1, 1])
