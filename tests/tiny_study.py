@@ -43,6 +43,7 @@ def tiny_space(
             "num_samples": num_samples,
             "metric": "dev_p_at_1",
             "multi_objective": True,
+            "sampler": "nsga2",
             "drift_texts": 40,
             "asha_grace_period": 1,
             "seeds": seeds,

@@ -153,6 +153,7 @@ def evaluate_model(
     max_length: int = 128,
     drift_n: int = 1000,
     finetune_options: dict[str, Any] | None = None,
+    finetune_tasks: str | list[str] | tuple[str, ...] | None = None,
     storage: str | os.PathLike[str] | None = None,
     address: str | None = None,
 ) -> dict[str, Any]:
@@ -160,7 +161,8 @@ def evaluate_model(
 
     ``reference_model`` (for Δemb) defaults to the base model recorded in the folder's
     ``raysweep.json``, else the model itself; ``pooling`` to the recorded pooling, else ``cls``.
-    ``limit`` caps every split (quick runs); ``finetune_options`` go to ``downstream.finetune``.
+    ``limit`` caps every split (quick runs); ``finetune_options`` go to ``downstream.finetune``, which
+    runs on the downstream tasks named in ``finetune_tasks`` (default: all of them).
     """
     t0 = time.perf_counter()
     task_list, protocol_list = parse_list(tasks), parse_list(protocols)
@@ -169,8 +171,14 @@ def evaluate_model(
         raise RaysweepError(f"unknown protocol {unknown[0]!r}; use one of {', '.join(PROTOCOLS)}")
     if not task_list:
         raise RaysweepError(f"no tasks given; use some of {', '.join(DEFAULT_TASKS)} or csv:PATH:TEXT:LABEL[:SPLIT]")
+    specs = [t for t in task_list if t not in (EMOTION, DRIFT)]
+    tuned = specs if finetune_tasks is None else parse_list(finetune_tasks)
+    stray = [t for t in tuned if t not in specs]
+    if stray:
+        raise RaysweepError(f"fine-tuning task {stray[0]!r} is not among the downstream tasks; add it to tasks")
     root = resolve_data_dir(None if data_dir is None else str(data_dir))
     emotion, drift, downstream = load_text_sets(task_list, None if root is None else str(root), seed, limit, drift_n)
+    tuned_names = {name for spec, name in zip(specs, downstream, strict=False) if spec in tuned}
 
     record = model_record(model)
     base = record.get("config", {}).get("model", {})
@@ -233,7 +241,7 @@ def evaluate_model(
     for name, task in downstream.items():
         entry: dict[str, Any] = {"n_train": len(task.train), "n_test": len(task.test), "dropped": task.dropped}
         entry.update({p: results[(name, p)] for p in ("probe", "fewshot") if (name, p) in results})
-        if "finetune" in protocol_list:
+        if "finetune" in protocol_list and name in tuned_names:
             from raysweep.evaluation.downstream import finetune
 
             storage_path = Path(storage) if storage else Path(tempfile.gettempdir()) / "raysweep-finetune"

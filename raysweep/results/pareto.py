@@ -28,8 +28,19 @@ def pareto_front(trials: list[dict[str, Any]], metric: str) -> list[dict[str, An
     return sorted(front, key=lambda t: t["result"][DRIFT])
 
 
+def knee(front: list[dict[str, Any]], metric: str) -> dict[str, Any]:
+    """The front's point nearest the ideal (best metric, least drift), both min-max scaled over the front."""
+
+    def scaled(key: str, t: dict[str, Any]) -> float:
+        values = [f["result"][key] for f in front]
+        span = max(values) - min(values)
+        return (t["result"][key] - min(values)) / span if span > 0 else 0.0
+
+    return min(front, key=lambda t: (1 - scaled(metric, t)) ** 2 + scaled(DRIFT, t) ** 2)
+
+
 def pick(trials: list[dict[str, Any]], metric: str, n: int, multi_objective: bool) -> list[dict[str, Any]]:
-    """``n`` trials spread evenly along the front (multi-objective) or the best by ``metric``; the
+    """``n`` trials spread evenly along the front (multi-objective; one: its knee) or the best by ``metric``; the
     ones that completed every evaluation step are preferred over ones ASHA stopped early."""
     pool = usable(trials, metric)
     if not pool:
@@ -41,6 +52,8 @@ def pick(trials: list[dict[str, Any]], metric: str, n: int, multi_objective: boo
         if front:
             if len(front) <= n:
                 return front
+            if n == 1:
+                return [knee(front, metric)]
             idx = sorted({round(i * (len(front) - 1) / max(n - 1, 1)) for i in range(n)})
             return [front[i] for i in idx]
     return sorted(full, key=lambda t: t["result"][metric], reverse=True)[:n]

@@ -99,7 +99,14 @@ def final_trial(
         max_length=evaluation["max_length"],
         drift_n=evaluation["drift_n"],
         storage=storage,
-        finetune_options={"epochs": evaluation["finetune_epochs"], "head_lr": evaluation["finetune_head_lr"]},
+        finetune_options={
+            "epochs": evaluation["finetune_epochs"],
+            "head_lr": evaluation["finetune_head_lr"],
+            "train_limit": evaluation.get("finetune_train_limit"),
+            "num_workers": cfg.train.num_workers,
+            "cpus_per_worker": cfg.train.cpus_per_worker,
+        },
+        finetune_tasks=evaluation.get("finetune_tasks"),
     )
     figures["spec"] = spec
     atomic.write_text(out / "evaluation.json", json.dumps(figures, indent=2))

@@ -84,7 +84,10 @@ class StudySettings:
     metric: str = "dev_p_at_1"
     """The emotion metric (dev split, encoder embedding) that ASHA stops on and TPE maximises."""
     multi_objective: bool = False
-    """NSGA-II over (metric: max, dev_delta_emb: min) instead of TPE over the metric."""
+    """Search (metric: max, dev_delta_emb: min) for a Pareto front instead of the metric alone."""
+    sampler: str = "tpe"
+    """Optuna sampler: ``tpe`` (multi-objective: MOTPE; good at tens of trials) or ``nsga2``
+    (multi-objective only; a population of min(num_samples / 2, 50), for long studies)."""
     drift_texts: int = 500
     """Non-GoEmotions texts on which dev Δemb is tracked during training (needed for multi-objective)."""
     asha_grace_period: int = 1
@@ -100,6 +103,14 @@ class StudySettings:
 
     def validate(self, where: str) -> None:
         _require(self.num_samples >= 1, where, "study.num_samples", f"{self.num_samples} < 1", "use >= 1")
+        _require(self.sampler in ("tpe", "nsga2"), where, "study.sampler", f"{self.sampler!r}", "use tpe or nsga2")
+        _require(
+            self.sampler == "tpe" or self.multi_objective,
+            where,
+            "study.sampler",
+            "nsga2 needs two objectives",
+            "set multi_objective: true or use tpe",
+        )
         _require(
             self.metric in EMOTION_METRICS,
             where,
@@ -152,6 +163,10 @@ class EvaluationSettings:
     max_length: int = 128
     finetune_epochs: int = 3
     finetune_head_lr: float = 1e-3
+    finetune_tasks: list[str] | None = None
+    """Downstream tasks the ``finetune`` protocol runs on; None: all of them."""
+    finetune_train_limit: int | None = None
+    """Cap each task's fine-tuning train split at this many rows (stratified); None: ``limit``."""
 
     def validate(self, where: str) -> None:
         bad = [p for p in self.protocols if p not in ("probe", "fewshot", "finetune")]
@@ -162,6 +177,14 @@ class EvaluationSettings:
             "evaluation.limit",
             f"{self.limit} <= 0",
             "use a positive row cap or leave it out",
+        )
+        stray = [t for t in self.finetune_tasks or [] if t not in self.tasks or t in ("emotion", "drift")]
+        _require(
+            not stray,
+            where,
+            "evaluation.finetune_tasks",
+            f"{stray[:1]} is not one of the downstream tasks",
+            "list only tasks named in evaluation.tasks (not emotion or drift)",
         )
 
 
@@ -191,7 +214,8 @@ class SearchSpace:
         lines = [f"space {self.name} ({self.path})" + (f": {self.description}" if self.description else "")]
         lines += [f"  search  {k:<22} {d.describe()}" for k, d in self.search.items()]
         s = self.study
-        algo = "NSGA-II on (" + s.metric + " max, dev_delta_emb min)" if s.multi_objective else f"TPE on {s.metric}"
+        sampler = {"tpe": "TPE", "nsga2": "NSGA-II"}[s.sampler]
+        algo = f"{sampler} on ({s.metric} max, dev_delta_emb min)" if s.multi_objective else f"{sampler} on {s.metric}"
         lines.append(
             f"  study   {s.num_samples} trials, {algo}, ASHA on {s.metric} "
             f"(grace {s.asha_grace_period}, factor {s.asha_reduction_factor}), seed {s.seed}"

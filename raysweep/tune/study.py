@@ -101,22 +101,17 @@ def run_search(space: SearchSpace, paths: StudyPaths, plan: ResourcePlan, data: 
     def make():
         paths.local_study.mkdir(parents=True, exist_ok=True)
         storage = optuna.storages.RDBStorage(f"sqlite:///{paths.optuna_db}")
-        if s.multi_objective:
-            searcher = OptunaSearch(
-                metric=[s.metric, "dev_delta_emb"],
-                mode=["max", "min"],
-                storage=storage,
-                study_name=paths.name,
-                sampler=optuna.samplers.NSGAIISampler(seed=s.seed, population_size=max(4, min(s.num_samples // 2, 50))),
-            )
+        if s.sampler == "nsga2":
+            sampler = optuna.samplers.NSGAIISampler(seed=s.seed, population_size=max(4, min(s.num_samples // 2, 50)))
         else:
-            searcher = OptunaSearch(
-                metric=s.metric,
-                mode="max",
-                storage=storage,
-                study_name=paths.name,
-                sampler=optuna.samplers.TPESampler(seed=s.seed, n_startup_trials=min(10, max(2, s.num_samples // 3))),
-            )
+            sampler = optuna.samplers.TPESampler(seed=s.seed, n_startup_trials=min(10, max(2, s.num_samples // 3)))
+        searcher = OptunaSearch(
+            metric=[s.metric, "dev_delta_emb"] if s.multi_objective else s.metric,
+            mode=["max", "min"] if s.multi_objective else "max",
+            storage=storage,
+            study_name=paths.name,
+            sampler=sampler,
+        )
         # one report per evaluation; max_t one past the last, so ASHA never stops a trial that is
         # finishing anyway (its Train run then shuts down cleanly and keeps its final checkpoint)
         total = space.base.train.max_steps or 10**6

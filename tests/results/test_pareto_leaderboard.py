@@ -35,6 +35,9 @@ def test_pareto_front_and_spread_picks() -> None:
     front = pareto_front([t for t in trials if t["trial_id"] != "s"], "dev_p_at_1")
     assert [t["trial_id"] for t in front] == ["c", "a", "b", "e"]  # d is dominated by a; x diverged
     assert [t["trial_id"] for t in pick(trials, "dev_p_at_1", 2, True)] == ["c", "e"]  # ends of the front
+    # one pick: the knee, nearest (best P@1, least drift) once both are scaled to [0, 1] over the front:
+    # c (0, 0) -> 1, a (1/3, 1/9) -> 0.457, b (2/3, 1/3) -> 0.222, e (1, 1) -> 1
+    assert [t["trial_id"] for t in pick(trials, "dev_p_at_1", 1, True)] == ["b"]
     assert [t["trial_id"] for t in pick(trials, "dev_p_at_1", 1, False)] == ["e"]  # s stopped early by ASHA
 
 
