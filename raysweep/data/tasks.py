@@ -141,8 +141,9 @@ def _read_rows(path: Path, columns: list[str], delimiter: str) -> list[list[str]
             header = reader.fieldnames or []
             missing = [c for c in columns if c not in header]
             if missing:
+                found = ", ".join(repr(h) for h in header) or "none"
                 raise RaysweepError(
-                    f"{path}: no column {missing[0]!r}; its columns are {', '.join(repr(h) for h in header) or 'none'}"
+                    f"{path}: column {missing[0]!r} not found (columns: {found}); name one of these in the task spec"
                 )
             return [[row[c] if row[c] is not None else "" for c in columns] for row in reader]
     except (OSError, UnicodeDecodeError, csv.Error) as err:

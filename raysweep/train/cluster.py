@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 
 from raysweep.errors import RaysweepError
 
@@ -26,6 +27,26 @@ def pin_ray_address() -> None:
         pass
 
 
+PROBE_TIMEOUT_S = 5.0
+
+
+def probe_address(address: str, timeout: float = PROBE_TIMEOUT_S) -> None:
+    """Fail in seconds when nothing listens at an explicit ``host:port`` (``ray.init`` would retry the
+    GCS for minutes). ``auto`` and names without a port are left to Ray's own discovery."""
+    target = address.split("://", 1)[-1]
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout).close()
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise RaysweepError(
+            f"--address {address}: no Ray cluster answered ({reason}); start one with `ray start --head` or "
+            "`ray up cluster.yaml`, or leave --address out to run locally"
+        ) from None
+
+
 def connect(address: str | None = None, num_cpus: int | None = None, **kwargs) -> dict[str, float]:
     """``ray.init`` on ``address`` (None: a fresh local cluster); returns the cluster's resources."""
     import ray
@@ -47,6 +68,7 @@ def connect(address: str | None = None, num_cpus: int | None = None, **kwargs) -
                 **kwargs,
             )
         else:
+            probe_address(address)
             ray.init(address=address, runtime_env=runtime_env, **kwargs)
     except ConnectionError as err:
         raise RaysweepError(

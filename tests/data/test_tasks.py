@@ -64,7 +64,7 @@ def test_csv_task_without_split_holds_out_a_stratified_test(tmp_path):
 @pytest.mark.parametrize(
     ("rows", "spec_tail", "message"),
     [
-        ([["text", "label"], ["a", "0"], ["b", "1"]], "text:stars", "no column 'stars'"),
+        ([["text", "label"], ["a", "0"], ["b", "1"]], "text:stars", "column 'stars' not found"),
         ([["text", "label"]] + [[f"t{i}", "1"] for i in range(10)], "text:label", "one class only"),
         ([["t", "y", "s"]] + [[f"t{i}", i % 2, "train"] for i in range(10)], "t:y:s", "test split is empty"),
         ([["t", "y", "s"], ["a", "0", "train"], ["b", "1", "holdout"]], "t:y:s", "split value 'holdout'"),

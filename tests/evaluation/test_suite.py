@@ -54,16 +54,25 @@ def test_task_errors_come_before_any_model(tmp_path, tiny_tasks_dir, capsys):
         main(["--model", "/no/such/model", "--tasks", f"csv:{bad}:text:missing", "--out", str(tmp_path / "o.json")])
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error:") and "no column 'missing'" in err and "\n" not in err
+    assert err.startswith("error:") and "column 'missing' not found" in err and "\n" not in err
     with pytest.raises(RaysweepError, match="unknown protocol 'zeroshot'"):
         evaluate_model("/no/such/model", ["emotion"], "zeroshot", data_dir=tiny_tasks_dir)
+    with pytest.raises(RaysweepError, match="fine-tuning task 'irony' is not among the downstream tasks"):
+        evaluate_model("/no/such/model", ["sst2"], "finetune", data_dir=tiny_tasks_dir, finetune_tasks=["irony"])
 
 
 def test_finetune_protocol_through_the_suite(tiny_roberta, tiny_tasks_dir, ray_local, tmp_path):
     options = {"max_steps": 2, "batch_size": 8, "head_lr": 1e-3}
     out = evaluate_model(
-        tiny_roberta, ["sst2"], ["finetune"], data_dir=tiny_tasks_dir, finetune_options=options, storage=tmp_path
+        tiny_roberta,
+        ["sst2", "irony"],
+        ["finetune"],
+        data_dir=tiny_tasks_dir,
+        finetune_options=options,
+        finetune_tasks=["sst2"],
+        storage=tmp_path,
     )
     finetuned = out["downstream"]["sst2"]["finetune"]
     assert finetuned["steps"] == 2 and {"macro_f1", "pos_f1", "wall_s"} <= set(finetuned)
+    assert "finetune" not in out["downstream"]["irony"]  # not in finetune_tasks
     assert "probe" not in out["downstream"]["sst2"]

@@ -72,6 +72,12 @@ def test_kill_driver_then_resume(tiny_bert: str, tiny_tasks_dir: Path, tmp_path:
     partial = pd.read_csv(tmp_path / "partial" / "trials.csv")
     assert 1 <= len(partial) <= 4
 
+    # the same name again without --resume is refused (exit 2, one line), the study left as it was
+    again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    errors = [line for line in again.stderr.splitlines() if line.startswith("error:")]
+    assert again.returncode == 2 and len(errors) == 1 and "already exists" in errors[0], again.stderr[-2000:]
+    assert "pass --resume" in errors[0] and finished_search_trials(storage) == killed_at
+
     second = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, env=env, timeout=900)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     trials = pd.read_csv(results / "trials.csv")

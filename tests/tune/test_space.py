@@ -61,6 +61,9 @@ def with_(section: str, key: str, value) -> dict:
         (with_("base", "train", {"lr": "fast"}), "base.train.lr: 'fast' is a str"),
         (with_("base", "loss", {"tau": -1.0}), "τ"),
         (with_("base", "model", {"headd": "mlp"}), "unknown key"),
+        (with_("study", "sampler", "cmaes"), "study.sampler: 'cmaes'"),
+        (with_("evaluation", "finetune_tasks", ["emotion"]), "evaluation.finetune_tasks"),
+        (with_("evaluation", "finetune_tasks", ["sst5"]), "evaluation.finetune_tasks"),
     ],
 )
 def test_bad_spaces_are_one_clear_line(tmp_path: Path, content, expected: str) -> None:
