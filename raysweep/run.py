@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     import ray
 
     storage = validate_storage(storage, multi_node=len([n for n in ray.nodes() if n.get("Alive")]) > 1)
-    from raysweep.tune.record import write_study_record
+    from raysweep.tune.record import write_provenance, write_study_record
 
     record = {
         "name": name,
@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if not args.resume:
         write_study_record(paths.root, record)
+    write_provenance(paths.local_study, space.to_dict(), sys.argv[1:] if argv is None else argv, args.resume)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     print("[raysweep] preparing data (tokens, frozen targets, drift references) once for the study ...", flush=True)

@@ -65,7 +65,14 @@ def write_results(
             ):
                 if path is not None:
                     written[f"{folder.name}/{key}"] = path
+        # a rebuild keeps what only the run knew (phase timings, picks) from the study's earlier summary
+        previous = study_dir / "study.json"
+        try:
+            kept = json.loads(previous.read_text()) if previous.is_file() else {}
+        except (OSError, ValueError):
+            kept = {}
         summary = {
+            **kept,
             "study": name,
             "storage": study_root,
             "search_trials": len(search),
@@ -73,8 +80,32 @@ def write_results(
             "pareto_trial_ids": sorted(front),
             **(extra or {}),
         }
+        phases = final_phases(finals, study_dir / "models")
+        if phases:
+            summary["final_phases"] = phases
         atomic.write_text(study_dir / "study.json", json.dumps(summary, indent=2, default=str))
     return written
+
+
+def final_phases(finals: list[dict[str, Any]], models_dir: Path) -> dict[str, Any]:
+    """Wall time of the final runs by method, split into training and evaluation (of which fine-tuning),
+    from each run's Tune time and its exported ``evaluation.json``; {} where the models are not here."""
+    by_method: dict[str, dict[str, float]] = {}
+    for trial in finals:
+        spec = (trial.get("config") or {}).get("spec") or {}
+        path = models_dir / f"{spec.get('method')}-{spec.get('config_id')}-seed{spec.get('seed')}" / "evaluation.json"
+        total = (trial.get("result") or {}).get("time_total_s")
+        if total is None or not path.is_file():
+            continue
+        figures = json.loads(path.read_text())
+        evaluation = float(figures.get("wall_s", 0.0))
+        finetune = sum(float(t.get("finetune", {}).get("wall_s", 0.0)) for t in figures.get("downstream", {}).values())
+        row = by_method.setdefault(spec["method"], {"runs": 0, "train_s": 0.0, "evaluation_s": 0.0, "finetune_s": 0.0})
+        row["runs"] += 1
+        row["train_s"] += max(float(total) - evaluation, 0.0)
+        row["evaluation_s"] += evaluation
+        row["finetune_s"] += finetune
+    return {m: {k: round(v, 1) for k, v in row.items()} for m, row in sorted(by_method.items())}
 
 
 def export_best(finals: list[dict[str, Any]], results_dir: Path, metric: str) -> Path | None:

@@ -35,3 +35,34 @@ def read_study_record(root: str) -> dict[str, Any]:
         return json.loads((Path(root) / RECORD).read_text())
     except (OSError, ValueError):
         raise RaysweepError(f"no raysweep study at {root} (missing {RECORD}); check --storage and --name") from None
+
+
+def write_provenance(study_dir: Path, space_dict: dict[str, Any], argv: list[str], resume: bool) -> None:
+    """What a reader needs to reproduce the study, beside its results: ``space.yaml`` (the resolved
+    space), ``command.txt`` (each command that ran it, ``--resume`` runs appended) and
+    ``versions.json`` (packages and machine)."""
+    import os
+    import platform
+    import shlex
+
+    import yaml
+
+    from raysweep.evaluation.suite import versions
+
+    study_dir.mkdir(parents=True, exist_ok=True)
+    command = "python -m raysweep.run " + shlex.join(argv) + "\n"
+    previous = (study_dir / "command.txt").read_text() if resume and (study_dir / "command.txt").is_file() else ""
+    atomic.write_text(study_dir / "command.txt", previous + command)
+    if not resume or not (study_dir / "space.yaml").is_file():
+        atomic.write_text(study_dir / "space.yaml", yaml.safe_dump(space_dict, sort_keys=False, allow_unicode=True))
+    import optuna
+    import pandas
+    import torch
+
+    machine = {
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
+    }
+    info = {**versions(), "optuna": optuna.__version__, "pandas": pandas.__version__, "machine": machine}
+    atomic.write_text(study_dir / "versions.json", json.dumps(info, indent=2) + "\n")

@@ -198,6 +198,24 @@ class SearchSpace:
     evaluation: EvaluationSettings
     description: str = ""
 
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved space (defaults and overrides applied) in the YAML schema; loads back the same."""
+
+        def distribution(d: Distribution) -> dict[str, Any]:
+            if d.type == "choice":
+                return {"type": d.type, "values": list(d.values)}
+            out = {"type": d.type, "low": d.low, "high": d.high}
+            return {**out, "step": d.step} if d.step else out
+
+        return {
+            "name": self.name,
+            "description": self.description,
+            "base": self.base.to_dict(),
+            "search": {k: distribution(d) for k, d in self.search.items()},
+            "study": dataclasses.asdict(self.study),
+            "evaluation": dataclasses.asdict(self.evaluation),
+        }
+
     def tune_space(self) -> dict[str, Any]:
         return {k: d.tune() for k, d in self.search.items()}
 
