@@ -26,6 +26,7 @@ from typing import Any
 from bench import ROOT, bench_config, data_dir, emit, peak_rss_mb
 
 HEALTH_ENV = "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"
+RAY_DEFAULT_HEALTH_S = 2.0
 
 
 def timed_loop(loop_config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -110,8 +111,9 @@ def retrofit_trial(config: dict[str, Any], data: Any = None) -> None:
 
     entry = time.time()
     seen = os.environ.get(HEALTH_ENV)
-    if config.get("health") is not None:  # make sure the controller gets it even if Tune did not pass it on
-        os.environ[HEALTH_ENV] = str(config["health"])
+    # make sure the controller gets it even if Tune did not pass it on; "default" is Ray's own 2 s,
+    # set explicitly since raysweep's runtime environment sets 0.2 for every worker
+    os.environ[HEALTH_ENV] = str(RAY_DEFAULT_HEALTH_S if config.get("health") is None else config["health"])
     cfg = RetrofitConfig.from_dict(config["cfg"])
     trainer = build_trainer(
         cfg, data, config["name"], config["storage"], loop=timed_loop, extra_loop_config={"timing_path": config["tp"]}
@@ -195,10 +197,7 @@ def tune_section(cfg: Any, ref: Any, storage: str, healths: list[float | None], 
     trial_cfg = cfg.replace(train={"max_steps": steps, "eval_every": steps}, data={"dev_limit": 128})
     for i, health in enumerate(healths):
         label = f"health_{'default' if health is None else health}"
-        if health is None:
-            os.environ.pop(HEALTH_ENV, None)
-        else:
-            os.environ[HEALTH_ENV] = str(health)  # on the driver, before the Tuner is created
+        os.environ[HEALTH_ENV] = str(RAY_DEFAULT_HEALTH_S if health is None else health)  # driver, before the Tuner
         tp = tempfile.mktemp(prefix=f"{label}-", dir=storage)
         config = {"cfg": trial_cfg.to_dict(), "name": f"run{i}", "storage": storage, "tp": tp, "health": health}
         t0, t_end = tune_run(tune.with_parameters(retrofit_trial, data=ref), config, storage, f"tune{i}")

@@ -108,9 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     preflight_study(space, data_dir)
     name = pick_name(args, space, storage)
 
-    from raysweep.tune.study import StudyPaths, final_specs, prepare_data, run_finals, run_search, set_fast_polling
+    from raysweep.tune.study import StudyPaths, final_specs, prepare_data, run_finals, run_search
 
-    set_fast_polling()
     if args.dry_run and args.address is None:
         import torch
 

@@ -12,7 +12,6 @@ The Optuna study lives in ``RESULTS/NAME/optuna.db`` (sqlite) so ``optuna-dashbo
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,7 +25,6 @@ from raysweep.tune.space import SearchSpace
 # Train V2's controller polls its workers every RAY_TRAIN_HEALTH_CHECK_INTERVAL_S (default 2 s);
 # finishing a run takes several polls, several seconds per trial. Set before Tuners are built:
 # Tune and Train propagate it from the driver to each trial's controller.
-FAST_POLL = {"RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.2"}
 
 
 @dataclass
@@ -201,11 +199,6 @@ def run_finals(
         )
 
     return _tuner_or_restore(f"{paths.root}/final", trainable, resume, make).fit()
-
-
-def set_fast_polling() -> None:
-    for key, value in FAST_POLL.items():
-        os.environ.setdefault(key, value)
 
 
 def stamp() -> str:

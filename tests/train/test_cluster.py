@@ -1,0 +1,43 @@
+"""Connecting to Ray: the environment every worker gets, and a fast refusal of a dead --address."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+import pytest
+
+from raysweep.errors import RaysweepError
+from raysweep.train.cluster import probe_address
+
+
+def test_workers_get_the_train_settings(ray_local) -> None:
+    @ray_local.remote(num_cpus=0)
+    def env() -> dict[str, str | None]:
+        keys = ("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S", "RAY_ADDRESS")
+        return {k: os.environ.get(k) for k in keys}
+
+    seen = ray_local.get(env.remote())
+    assert seen["RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"] == "0.2"
+    assert seen["RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S"] == "600"
+    assert seen["RAY_ADDRESS"] == ray_local.get_runtime_context().gcs_address  # pinned by the setup hook
+
+
+def test_dead_address_is_refused_in_seconds() -> None:
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.perf_counter()
+    with pytest.raises(RaysweepError, match=f"--address 127.0.0.1:{port}: no Ray cluster answered"):
+        probe_address(f"127.0.0.1:{port}")
+    assert time.perf_counter() - t0 < 5
+
+
+def test_listening_address_and_auto_pass() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        probe_address(f"127.0.0.1:{server.getsockname()[1]}")
+        probe_address(f"ray://127.0.0.1:{server.getsockname()[1]}")
+    probe_address("auto")  # left to Ray's discovery
