@@ -21,8 +21,17 @@ tiny_tasks_dir = pytest.fixture(scope="session")(task_fixtures.tiny_tasks_dir)
 def test_study_survives_one_worker_kill_per_run(
     ray_local, tiny_bert: str, tiny_tasks_dir: Path, tmp_path: Path
 ) -> None:
+    # grace period 2 of 2 reports: ASHA lets every trial finish. A kill in the same instant as an ASHA
+    # stop is another race (Train V2 can leak the restarted worker group's placement group; see the
+    # README's known issues), not what this test is about.
     space = tiny_space(
-        tmp_path, tiny_bert, num_samples=3, seeds=1, baselines=("plm", "scl"), tasks=("emotion", "drift")
+        tmp_path,
+        tiny_bert,
+        num_samples=3,
+        seeds=1,
+        baselines=("plm", "scl"),
+        tasks=("emotion", "drift"),
+        asha_grace_period=2,
     )
     storage, results = tmp_path / "st", tmp_path / "results"
     killer = KillOncePerRun(storage / "soak", last_step=10)  # tiny_space: 10 steps, a checkpoint every 5
@@ -47,7 +56,8 @@ def test_study_survives_one_worker_kill_per_run(
     assert not board[["ami_mean", "p_at_1_mean", "delta_emb_mean"]].isna().any().any()
     study = json.loads((results / "soak" / "study.json").read_text())
     assert study["search_trials"] == 3 and study["final_runs"] == 3
-    for run in runs:  # each killed run resumed and reached its last step (or was stopped by ASHA)
+    assert (trials["step"] == 10).all()  # every search trial ran to its last step
+    for run in runs:  # each killed run resumed from its checkpoint and reached its last step
         snapshot = json.loads((storage / "soak" / run / "checkpoint_manager_snapshot.json").read_text())
         steps = [r["metrics"]["step"] for r in snapshot["checkpoint_results"]]
         assert steps == sorted(steps) and len(set(steps)) == len(steps), (run, steps)
