@@ -46,7 +46,8 @@ def comparison_markdown(board: pd.DataFrame, title: str = "") -> str:
                     d = row[f"{m}_mean"] - base[f"{m}_mean"]
                     spread = row[f"{m}_std"] + base[f"{m}_std"]
                     mark = "*" if pd.notna(d) and abs(d) > spread and row["n_seeds"] > 1 else ""
-                    deltas.append("–" if pd.isna(d) else f"{d:+.3f}{mark}")
+                    # +0.000 for a zero however it rounds (-0.000 from float noise reads as a loss)
+                    deltas.append("–" if pd.isna(d) else f"{d:+.3f}".replace("-0.000", "+0.000") + mark)
                 lines.append("| Δ vs PLM | | | | | | " + " | ".join(deltas) + " |")
         lines.append("")
     return "\n".join(lines) + "\n"
@@ -61,6 +62,8 @@ def _shown(metric: str) -> bool:
 
 
 def _short(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
+    """A setting in 3 significant digits, whether it comes as a number or as text (leaderboard.csv)."""
+    try:
+        return f"{float(value):.3g}"
+    except (TypeError, ValueError):
+        return str(value)

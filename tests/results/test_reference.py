@@ -1,0 +1,81 @@
+"""The committed reference study (results/reference/): documented columns, every method, tables that
+follow from the leaderboard, and small files only."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from raysweep.results.tables import comparison_markdown
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = ROOT / "results" / "reference"
+METHODS = ["emo", "mtl", "plm", "scl", "tlearn"]
+
+
+def documented_columns() -> list[re.Pattern]:
+    """The leaderboard column dictionary of results/README.md as patterns (TASK, K are placeholders)."""
+    text = (ROOT / "results" / "README.md").read_text(encoding="utf-8")
+    table = text.split("## Leaderboard columns", 1)[1]
+    names = []
+    for line in table.splitlines():
+        if line.startswith("| `"):
+            names += re.findall(r"`([^`]+)`", line.split("|")[1])
+    patterns = []
+    for name in names:
+        regex = re.escape(name).replace("TASK", "[a-z0-9_]+").replace("K", r"\d+").replace(r"\*", ".+")
+        patterns.append(re.compile(regex + "$"))
+    return patterns
+
+
+@pytest.fixture(scope="module")
+def board() -> pd.DataFrame:
+    return pd.read_csv(REFERENCE / "leaderboard.csv")
+
+
+def test_every_column_is_documented(board: pd.DataFrame) -> None:
+    patterns = documented_columns()
+    undocumented = [
+        c for c in board.columns if not any(p.match(re.sub(r"_(mean|std)$", "", c)) or p.match(c) for p in patterns)
+    ]
+    assert not undocumented
+
+
+def test_every_method_with_its_seeds(board: pd.DataFrame) -> None:
+    assert sorted(board["method"]) == METHODS
+    trained = board[board["method"] != "plm"]
+    assert (trained["n_seeds"] >= 3).all(), trained[["method", "n_seeds"]]
+    for column in ("ami_mean", "p_at_1_mean", "map_at_r_mean", "delta_emb_mean", "sst2_probe_f1_mean"):
+        assert board[column].notna().all(), column
+    assert any(c.endswith("_finetune_f1_mean") for c in board.columns)
+    assert any("_fewshot_k" in c for c in board.columns)
+    assert board.loc[board["method"] == "plm", "delta_emb_mean"].iloc[0] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_comparison_follows_from_the_leaderboard(board: pd.DataFrame) -> None:
+    study = json.loads((REFERENCE / "study.json").read_text())
+    expected = comparison_markdown(board, f"raysweep study {study['study']}")
+    assert (REFERENCE / "comparison.md").read_text(encoding="utf-8") == expected
+
+
+def test_record_of_how_it_was_made() -> None:
+    study = json.loads((REFERENCE / "study.json").read_text())
+    assert {"prepare_s", "search_s", "finals_s"} <= set(study["timings"])
+    assert (REFERENCE / "command.txt").read_text().startswith("python -m raysweep.run --space cpu")
+    versions = json.loads((REFERENCE / "versions.json").read_text())
+    assert {"torch", "ray", "transformers", "pytorch-metric-learning", "optuna"} <= set(versions)
+    assert (REFERENCE / "space.yaml").is_file() and (REFERENCE / "trials.csv").is_file()
+
+
+def test_small_files_only() -> None:
+    # what git holds (the study's own models/ and optuna.db stay local, ignored)
+    listed = subprocess.run(["git", "ls-files", "results/reference"], cwd=ROOT, capture_output=True, text=True)
+    files = [ROOT / line for line in listed.stdout.splitlines()] if listed.returncode == 0 else []
+    files = files or [p for p in REFERENCE.rglob("*") if p.is_file() and "models" not in p.parts]
+    assert files and all(p.stat().st_size < 1_000_000 for p in files)
+    assert not [p for p in files if p.suffix in (".safetensors", ".bin", ".pt", ".db")]
