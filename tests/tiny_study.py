@@ -43,7 +43,7 @@ def tiny_space(
             "num_samples": num_samples,
             "metric": "dev_p_at_1",
             "multi_objective": True,
-            "sampler": "nsga2",
+            "sampler": "nsga2" if study.get("multi_objective", True) else "tpe",
             "drift_texts": 40,
             "asha_grace_period": 1,
             "seeds": seeds,
