@@ -45,6 +45,9 @@ def write_provenance(study_dir: Path, space_dict: dict[str, Any], argv: list[str
     import platform
     import shlex
 
+    import optuna
+    import pandas
+    import torch
     import yaml
 
     from raysweep.evaluation.suite import versions
@@ -55,10 +58,6 @@ def write_provenance(study_dir: Path, space_dict: dict[str, Any], argv: list[str
     atomic.write_text(study_dir / "command.txt", previous + command)
     if not resume or not (study_dir / "space.yaml").is_file():
         atomic.write_text(study_dir / "space.yaml", yaml.safe_dump(space_dict, sort_keys=False, allow_unicode=True))
-    import optuna
-    import pandas
-    import torch
-
     machine = {
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
