@@ -22,10 +22,6 @@ from raysweep.tune.driver import data_key, final_trial, search_trial
 from raysweep.tune.resources import TRIAL_CPU, ResourcePlan
 from raysweep.tune.space import SearchSpace
 
-# Train V2's controller polls its workers every RAY_TRAIN_HEALTH_CHECK_INTERVAL_S (default 2 s);
-# finishing a run takes several polls, several seconds per trial. Set before Tuners are built:
-# Tune and Train propagate it from the driver to each trial's controller.
-
 
 @dataclass
 class StudyPaths:
