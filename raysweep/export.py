@@ -24,8 +24,14 @@ METHOD_NAMES = {
 }
 
 
-def export_checkpoint(checkpoint_dir: str | Path, out_dir: str | Path, extra: dict[str, Any] | None = None) -> Path:
-    """Turn a raysweep training checkpoint into a loadable HF model folder at ``out_dir``."""
+def export_checkpoint(
+    checkpoint_dir: str | Path, out_dir: str | Path, extra: dict[str, Any] | None = None, overwrite: bool = False
+) -> Path:
+    """Turn a raysweep training checkpoint into a loadable HF model folder at ``out_dir``.
+
+    ``out_dir`` is replaced whole; an existing folder that raysweep did not make is refused unless
+    ``overwrite`` (see :func:`raysweep.atomic.check_replaceable`).
+    """
     raw = load_config(checkpoint_dir)
     cfg = RetrofitConfig.from_dict(raw)
     metrics = load_metrics(checkpoint_dir)
@@ -34,13 +40,13 @@ def export_checkpoint(checkpoint_dir: str | Path, out_dir: str | Path, extra: di
     encoder.load_state_dict({k[len("encoder.") :]: v for k, v in weights.items() if k.startswith("encoder.")})
     head = {k[len("head.") :]: v.contiguous() for k, v in weights.items() if k.startswith("head.")}
     tokenizer = load_tokenizer(cfg.model.name)
-    out_dir = Path(out_dir)
-    with atomic.directory(out_dir) as tmp:
+    out_dir = atomic.check_replaceable(out_dir, overwrite)
+    with atomic.directory(out_dir, overwrite) as tmp:
         encoder.encoder.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         save_file(head, str(tmp / "head.safetensors"))
         record = {"raysweep_version": __version__, "config": raw, "metrics": metrics, **(extra or {})}
-        (tmp / "raysweep.json").write_text(json.dumps(record, indent=2))
+        (tmp / atomic.MARKER).write_text(json.dumps(record, indent=2))
         (tmp / "README.md").write_text(model_card(cfg, metrics))
     return out_dir
 

@@ -29,3 +29,22 @@ def test_exported_model_loads_with_automodel(tiny_model: str, tmp_path: Path) ->
     assert "λ (VSP weight) | 1" in card and "p_at_1 | 0.5000" in card
     assert json.loads((out / "raysweep.json").read_text())["config"]["loss"]["tau"] == 0.1
     assert not list(tmp_path.glob(".model.*"))  # no temporary folder left behind
+
+
+def test_export_refuses_a_folder_it_did_not_make(tiny_model: str, tmp_path: Path) -> None:
+    import pytest
+
+    from raysweep.errors import RaysweepError
+
+    cfg = RetrofitConfig(model=ModelConfig(name=tiny_model)).validate()
+    save_checkpoint(tmp_path / "ckpt", RetrofitModel.from_config(cfg.model), None, None, 1, cfg.to_dict(), {})
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("keep")
+    with pytest.raises(RaysweepError, match="did not make"):
+        export_checkpoint(tmp_path / "ckpt", mine)
+    assert [p.name for p in mine.iterdir()] == ["thesis.tex"]
+    out = export_checkpoint(tmp_path / "ckpt", tmp_path / "model")
+    assert export_checkpoint(tmp_path / "ckpt", out) == out  # its own folder: replaced
+    export_checkpoint(tmp_path / "ckpt", mine, overwrite=True)
+    assert (mine / "raysweep.json").is_file() and not (mine / "thesis.tex").exists()

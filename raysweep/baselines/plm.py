@@ -9,11 +9,11 @@ from raysweep import __version__, atomic
 from raysweep.models.encoder import check_model_exists, load_encoder, load_tokenizer
 
 
-def plm(model: str, out: str | Path, pooling: str = "cls") -> Path:
+def plm(model: str, out: str | Path, pooling: str = "cls", overwrite: bool = False) -> Path:
     """Save ``model``'s encoder and tokenizer to ``out`` with a ``raysweep.json`` naming it the base."""
+    out = atomic.check_replaceable(out, overwrite)
     check_model_exists(model)
-    out = Path(out)
-    with atomic.directory(out) as tmp:
+    with atomic.directory(out, overwrite) as tmp:
         load_encoder(model).save_pretrained(tmp)
         load_tokenizer(model).save_pretrained(tmp)
         record = {
@@ -21,5 +21,5 @@ def plm(model: str, out: str | Path, pooling: str = "cls") -> Path:
             "baseline": "plm",
             "config": {"model": {"name": model, "pooling": pooling}},
         }
-        (tmp / "raysweep.json").write_text(json.dumps(record, indent=2))
+        (tmp / atomic.MARKER).write_text(json.dumps(record, indent=2))
     return out

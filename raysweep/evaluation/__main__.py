@@ -11,7 +11,13 @@ import sys
 from pathlib import Path
 
 from raysweep.errors import cli_errors
-from raysweep.evaluation.suite import DEFAULT_PROTOCOLS, DEFAULT_TASKS, evaluate_model, write_results
+from raysweep.evaluation.suite import (
+    DEFAULT_PROTOCOLS,
+    DEFAULT_TASKS,
+    check_results_file,
+    evaluate_model,
+    write_results,
+)
 from raysweep.train.preflight import check_writable_parent
 
 
@@ -27,6 +33,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--protocols", default=",".join(DEFAULT_PROTOCOLS), help="comma-separated: probe, fewshot, finetune")
     p.add_argument("--out", required=True, help="JSON file for all figures (written atomically)")
+    p.add_argument("--overwrite", action="store_true", help="replace --out even if it is a file raysweep did not write")
     p.add_argument("--data-dir", default=None, help="folder with goemotions/, sst2/, ... (or $RAYSWEEP_DATA_DIR)")
     p.add_argument(
         "--reference-model",
@@ -52,7 +59,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     out = Path(args.out).expanduser().resolve()
-    check_writable_parent(out, "--out")
+    check_results_file(out, args.overwrite)
+    check_writable_parent(out.parent, "--out")
     finetune = {
         "epochs": args.finetune_epochs,
         "max_steps": args.finetune_max_steps,

@@ -262,6 +262,25 @@ def evaluate_model(
     return out
 
 
+def check_results_file(path: Path, overwrite: bool = False) -> None:
+    """Refuse (one line) an ``--out`` that is a folder, or a file that is not an earlier evaluation
+    JSON of raysweep's (unless ``overwrite``): the figures replace it whole."""
+    if path.is_dir():
+        raise RaysweepError(f"--out {path} is a folder; give a file name for the figures, e.g. {path / 'eval.json'}")
+    if not path.exists() or overwrite:
+        return
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        ours = isinstance(previous, dict) and "versions" in previous and "model" in previous
+    except (OSError, ValueError):
+        ours = False
+    if not ours:
+        raise RaysweepError(
+            f"--out {path} is an existing file that raysweep did not write; give a new file name, "
+            "or pass --overwrite to replace it"
+        )
+
+
 def write_results(path: str | os.PathLike[str], results: dict[str, Any]) -> Path:
     """The results dict as indented JSON, written atomically."""
     atomic.write_text(path, json.dumps(results, indent=2, sort_keys=False) + "\n")

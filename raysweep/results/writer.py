@@ -11,8 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from raysweep import atomic
 from raysweep.config import RetrofitConfig
+from raysweep.errors import RaysweepError
 from raysweep.results.leaderboard import build_leaderboard, build_trials_table
 from raysweep.results.pareto import pareto_front
 from raysweep.results.plots import hyperparameter_plot, importance_plot, pareto_plot
@@ -39,13 +42,24 @@ def write_results(
     metric: str,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Path]:
-    """Rebuild every results file of study ``name`` from its storage; returns the files written."""
+    """Rebuild every results file of study ``name`` from its storage; returns the files written.
+
+    Refuses (nothing written) a storage that holds no trials at all, and one that holds fewer finished
+    runs or search trials than the study's tables it would replace (a wrong or damaged storage must
+    not turn good tables into empty ones).
+    """
     search = load_trials(f"{study_root}/search")
     finals = load_trials(f"{study_root}/final")
+    if not search and not finals:
+        raise RaysweepError(
+            f"no trials of study {name} could be read from {study_root} (missing or unreadable search/ and "
+            "final/); check --storage and --name; the results files were left as they are"
+        )
     front = {t["trial_id"] for t in pareto_front(search, metric)}
     board = build_leaderboard(finals, base)
     trials = build_trials_table(search, front)
     study_dir = results_dir / name
+    check_not_shrinking(study_dir, board, trials, study_root)
     written: dict[str, Path] = {}
     with locked(results_dir):
         for folder in (study_dir, results_dir):
@@ -85,6 +99,30 @@ def write_results(
             summary["final_phases"] = phases
         atomic.write_text(study_dir / "study.json", json.dumps(summary, indent=2, default=str))
     return written
+
+
+def _rows(path: Path, column: str | None = None) -> int:
+    """Rows of an earlier CSV (or the sum of ``column``); 0 when there is none or it is unreadable."""
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError):
+        return 0
+    if column is None:
+        return len(frame)
+    return int(pd.to_numeric(frame.get(column, pd.Series(dtype=float)), errors="coerce").fillna(0).sum())
+
+
+def check_not_shrinking(study_dir: Path, board: pd.DataFrame, trials: pd.DataFrame, study_root: str) -> None:
+    """Raise unless the rebuilt tables hold at least the runs of the study's current ones."""
+    had_runs = _rows(study_dir / "leaderboard.csv", "n_seeds")
+    has_runs = int(board["n_seeds"].sum()) if "n_seeds" in board else 0
+    had_trials, has_trials = _rows(study_dir / "trials.csv"), len(trials)
+    if has_runs < had_runs or has_trials < had_trials:
+        raise RaysweepError(
+            f"{study_root} holds {has_runs} finished final runs and {has_trials} search trials, fewer than the "
+            f"{had_runs} and {had_trials} in {study_dir}'s tables; check --storage and --name (the tables were "
+            "left as they are), or move those tables away to rebuild from this storage"
+        )
 
 
 def final_phases(finals: list[dict[str, Any]], models_dir: Path) -> dict[str, Any]:

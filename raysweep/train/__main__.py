@@ -10,8 +10,8 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
+from raysweep.atomic import check_replaceable
 from raysweep.config import DataConfig, LossConfig, ModelConfig, RetrofitConfig, SamplerConfig, TrainConfig
 from raysweep.errors import cli_errors
 from raysweep.train.preflight import check_writable_parent, preflight
@@ -51,7 +51,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--dev-limit", type=int, default=None, help="evaluate on a stratified sample of N dev rows")
     p.add_argument("--drop-neutral", action="store_true")
     p.add_argument("--data-dir", default=None, help="folder holding goemotions/ (or $RAYSWEEP_DATA_DIR)")
-    p.add_argument("--out", required=True, help="folder for the exported model")
+    p.add_argument("--out", required=True, help="folder for the exported model (a new folder, or one raysweep made)")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace --out even if it is an existing folder raysweep did not make"
+    )
     p.add_argument("--storage", default="results/runs", help="Ray Train storage (checkpoints)")
     p.add_argument("--name", default=None, help="run name (same name resumes)")
     p.add_argument("--address", default=None, help="'auto' to join a running Ray cluster")
@@ -88,9 +91,9 @@ def config_from_args(a: argparse.Namespace) -> RetrofitConfig:
 @cli_errors
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    out = check_replaceable(args.out, args.overwrite, "--out")
     cfg = config_from_args(args)
     preflight(cfg)
-    out = Path(args.out).expanduser().resolve()
     check_writable_parent(out, "--out")
 
     import ray
@@ -109,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[raysweep] training run {name} (storage {storage}/{name})", flush=True)
     result = fit(cfg, data_ref, name, storage)
     with result.checkpoint.as_directory() as folder:
-        export_checkpoint(folder, out, extra={"run": name, "wall_s": time.perf_counter() - t0})
+        export_checkpoint(
+            folder, out, extra={"run": name, "wall_s": time.perf_counter() - t0}, overwrite=args.overwrite
+        )
     metrics = {k: v for k, v in result.metrics.items() if k.startswith("dev_")}
     print("[raysweep] dev: " + ", ".join(f"{k[4:]} {v:.4f}" for k, v in sorted(metrics.items())))
     print(f"[raysweep] exported to {out} in {time.perf_counter() - t0:.0f} s")

@@ -76,3 +76,15 @@ def test_finetune_protocol_through_the_suite(tiny_roberta, tiny_tasks_dir, ray_l
     assert finetuned["steps"] == 2 and {"macro_f1", "pos_f1", "wall_s"} <= set(finetuned)
     assert "finetune" not in out["downstream"]["irony"]  # not in finetune_tasks
     assert "probe" not in out["downstream"]["sst2"]
+
+
+def test_cli_refuses_to_replace_a_file_it_did_not_write(tmp_path, capsys):
+    notes = tmp_path / "notes.json"
+    notes.write_text('{"my": "data"}')
+    for target, message in ((notes, "raysweep did not write"), (tmp_path, "is a folder")):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--model", "/no/such/model", "--tasks", "emotion", "--out", str(target)])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0]
+    assert notes.read_text() == '{"my": "data"}'

@@ -67,3 +67,15 @@ def test_exit_code_from_a_real_process(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2 and proc.stderr.strip().startswith("error: loss.tau")
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_out_on_a_user_folder_is_refused_before_any_work(capsys, tiny_bert: str, tiny_data_dir: Path, tmp_path: Path):
+    """The data-loss regression: ``--out`` on a folder holding someone's code used to be replaced whole."""
+    work = tmp_path / "project"
+    (work / "src").mkdir(parents=True)
+    (work / "src" / "main.py").write_text("print('hello')\n")
+    args = ["--model", tiny_bert, "--data-dir", str(tiny_data_dir), "--max-steps", "2", "--out", str(work)]
+    line = run_cli(capsys, args)
+    assert "raysweep did not make" in line and "--overwrite" in line and str(work) in line
+    assert (work / "src" / "main.py").read_text() == "print('hello')\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["project"]
