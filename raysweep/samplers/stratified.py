@@ -3,8 +3,10 @@
 No library sampler yields equal-sized stratified batches (scikit-learn's stratified folds differ in
 size by a few rows, which DDP cannot take), so the plan is built directly: shuffle each class, give
 its i-th example the key (i + u_class) / n_class with one offset u_class ~ U(0, 1) per class, and
-sort all examples by key. Each class is then evenly spaced along the epoch, so any batch of B rows
-holds B * p_class of it, rounded down or up. Each epoch is a permutation (no repeats); each global
+sort all examples by key. Each class is then evenly spaced along the epoch, so a batch of B rows
+holds about B * p_class of it: within one row of its share of the span of keys the batch covers,
+a span that varies a little from batch to batch (so counts can stray a little over one row from
+B * p_class; under two rows in the tests). Each epoch is a permutation (no repeats); each global
 batch's rows are dealt to the ranks class by class, so the local batches are stratified too.
 """
 
@@ -16,6 +18,14 @@ from raysweep.samplers.distributed import DistributedBatchSampler, epoch_rng
 
 
 class DistributedStratifiedSampler(DistributedBatchSampler):
+    """Global batches with the training set's class proportions, each epoch a permutation of the rows.
+
+    The plan for an epoch is drawn from ``epoch_rng(seed, epoch)`` alone (see the module docstring
+    for how); the last ``len(labels) % batch_size`` rows of the epoch's order are left out, a
+    different few each epoch. ``rank_slice`` deals each class's rows round-robin over the ranks, so
+    every rank's count of a class is within one of the others'.
+    """
+
     def global_batches(self, epoch: int) -> np.ndarray:
         rng = epoch_rng(self.seed, epoch)
         keys = np.empty(len(self.labels), dtype=np.float64)
