@@ -8,11 +8,11 @@ checkpoint and a model card record); ``RetrofitConfig.from_dict()`` rebuilds and
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from raysweep.errors import RaysweepError
+from raysweep.rules import check_fields, one_of, ranged
 
 POOLINGS = ("cls", "mean")
 HEADS = ("linear", "mlp")
@@ -20,6 +20,7 @@ SAMPLERS = ("mperclass", "stratified")
 OBJECTIVES = ("supcon", "ce", "mtl")
 VSP_TARGETS = ("precomputed", "recompute")
 PRECISIONS = ("auto", "fp32", "bf16")
+ATTENTIONS = ("auto", "eager", "sdpa")
 
 
 @dataclass
@@ -28,23 +29,16 @@ class DataConfig:
 
     data_dir: str | None = None
     """Folder holding ``goemotions/{train,dev,test}.tsv``; None: ``$RAYSWEEP_DATA_DIR``, then the hub."""
-    max_length: int = 128
+    max_length: int = ranged(128, ge=8, fix="use >= 8 tokens (the model's maximum at most)")
     drop_neutral: bool = False
-    train_limit: int | None = None
+    train_limit: int | None = ranged(None, gt=0, fix="give a positive row count or leave it unset")
     """Keep a seeded, stratified sample of this many training rows (quick runs)."""
-    dev_limit: int | None = None
+    dev_limit: int | None = ranged(None, gt=0, fix="give a positive row count or leave it unset")
     """Keep a seeded, stratified sample of this many dev rows for the per-epoch evaluation."""
 
     def validate(self) -> None:
-        _check(self.max_length >= 8, "data.max_length", f"{self.max_length} is too short", "use >= 8")
-        for name in ("train_limit", "dev_limit"):
-            value = getattr(self, name)
-            _check(
-                value is None or value > 0,
-                f"data.{name}",
-                f"{value} is not positive",
-                "give a positive row count or leave it unset",
-            )
+        check_fields(self, "data")
+        _check(self.data_dir != "", "data.data_dir", "is empty", "name the data folder or leave it unset")
 
 
 @dataclass
@@ -53,97 +47,59 @@ class ModelConfig:
 
     name: str = "minilm"
     """HF model name or local path; ``minilm`` is the packaged offline all-MiniLM-L6-v2."""
-    pooling: str = "cls"
-    head: str = "linear"
-    proj_dim: int = 64
-    attn_implementation: str = "auto"
+    pooling: str = one_of("cls", POOLINGS, "pooling")
+    head: str = one_of("linear", HEADS, "head")
+    proj_dim: int = ranged(64, ge=1, fix="use a positive width such as 64")
+    attn_implementation: str = one_of("auto", ATTENTIONS, "attention", fix="use auto, eager or sdpa")
     """``auto`` picks eager attention for bf16 on CPU (the fast path there) and SDPA otherwise."""
 
     def validate(self) -> None:
-        _check(
-            self.pooling in POOLINGS,
-            "model.pooling",
-            f"unknown pooling {self.pooling!r}",
-            f"use one of {', '.join(POOLINGS)}",
-        )
-        _check(self.head in HEADS, "model.head", f"unknown head {self.head!r}", f"use one of {', '.join(HEADS)}")
-        _check(
-            self.proj_dim > 0, "model.proj_dim", f"{self.proj_dim} is not positive", "use a positive width such as 64"
-        )
-        _check(
-            self.attn_implementation in ("auto", "eager", "sdpa"),
-            "model.attn_implementation",
-            f"unknown attention {self.attn_implementation!r}",
-            "use auto, eager or sdpa",
-        )
+        check_fields(self, "model")
+        _check(bool(self.name.strip()), "model.name", "is empty", "give a model folder, a hub name or minilm")
 
 
 @dataclass
 class LossConfig:
     """SupCon(τ) on the projections + λ · MSE(encoder embedding, frozen embedding)."""
 
-    objective: str = "supcon"
+    objective: str = one_of("supcon", OBJECTIVES, "objective")
     """``supcon`` (the method), ``ce`` (cross-entropy classifier on the training labels: the TLearn
     baseline on GoEmotions, fine-tuning on a downstream task) or ``mtl`` (emotion cross-entropy and a
     downstream task's cross-entropy trained jointly)."""
-    lam: float = 1.0
-    tau: float = 0.1
-    vsp_targets: str = "precomputed"
+    lam: float = ranged(1.0, ge=0, label="loss.lam (λ)", fix="use λ >= 0 (0 turns the preservation term off)")
+    tau: float = ranged(0.1, gt=0, label="loss.tau (τ)", fix="use a temperature τ > 0, e.g. 0.1")
+    vsp_targets: str = one_of("precomputed", VSP_TARGETS, "mode")
     """``precomputed``: frozen embeddings computed once and looked up by index; ``recompute``: run
     the frozen encoder on every batch. Both give the same loss."""
 
     def validate(self) -> None:
-        _check(
-            self.objective in OBJECTIVES,
-            "loss.objective",
-            f"unknown objective {self.objective!r}",
-            f"use one of {', '.join(OBJECTIVES)}",
-        )
-        _check(
-            math.isfinite(self.lam) and self.lam >= 0,
-            "loss.lam (λ)",
-            f"{self.lam} is negative",
-            "use λ >= 0 (0 turns the preservation term off)",
-        )
-        _check(
-            math.isfinite(self.tau) and self.tau > 0,
-            "loss.tau (τ)",
-            f"{self.tau} is not positive",
-            "use a temperature τ > 0, e.g. 0.1",
-        )
-        _check(
-            self.vsp_targets in VSP_TARGETS,
-            "loss.vsp_targets",
-            f"unknown mode {self.vsp_targets!r}",
-            f"use one of {', '.join(VSP_TARGETS)}",
-        )
+        check_fields(self, "loss")
 
 
 @dataclass
 class SamplerConfig:
     """How batches are drawn. ``batch_size`` is the global batch, split evenly over the workers."""
 
-    kind: str = "mperclass"
-    m: int = 4
-    batch_size: int = 64
+    kind: str = one_of("mperclass", SAMPLERS, "sampler")
+    m: int = ranged(4, ge=1, fix="use e.g. m 4")
+    """Examples per class in a batch (``mperclass``): at least 2, so every anchor has a positive."""
+    batch_size: int = ranged(64, ge=2, fix="use a global batch of at least 2, e.g. 64")
 
     def validate(self, num_workers: int = 1) -> None:
+        check_fields(self, "sampler")
         _check(
-            self.kind in SAMPLERS, "sampler.kind", f"unknown sampler {self.kind!r}", f"use one of {', '.join(SAMPLERS)}"
-        )
-        _check(
-            self.batch_size > 0 and self.m > 0,
-            "sampler",
-            "batch_size and m must be positive",
-            "use e.g. batch_size 64, m 4",
-        )
-        _check(
-            self.batch_size % num_workers == 0,
+            num_workers >= 1 and self.batch_size % num_workers == 0,
             "sampler.batch_size",
             f"{self.batch_size} does not split over {num_workers} workers",
             "use a global batch size divisible by the number of workers",
         )
         if self.kind == "mperclass":
+            _check(
+                self.m >= 2,
+                "sampler.m",
+                f"m={self.m} leaves every anchor without a positive (SupCon would be 0)",
+                "use m >= 2 with the mperclass sampler",
+            )
             local = self.batch_size // num_workers
             _check(
                 local % self.m == 0,
@@ -157,62 +113,30 @@ class SamplerConfig:
 class TrainConfig:
     """Optimisation and the shape of the distributed run."""
 
-    epochs: int = 1
-    max_steps: int | None = None
+    epochs: int = ranged(1, ge=1, fix="use >= 1")
+    max_steps: int | None = ranged(None, gt=0, fix="use a positive step count or leave it unset")
     """Stop after this many optimiser steps (overrides ``epochs`` when smaller)."""
-    eval_every: int | None = None
+    eval_every: int | None = ranged(None, gt=0, fix="use a positive step count or leave it unset")
     """Evaluate, report and checkpoint every N steps; None: once per epoch."""
-    lr: float = 2e-5
-    head_lr: float | None = None
+    lr: float = ranged(2e-5, gt=0, fix="use a learning rate such as 2e-5")
+    head_lr: float | None = ranged(None, gt=0, fix="use a positive learning rate or leave it unset")
     """Learning rate of the projection head; None: the same as ``lr``."""
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.06
-    grad_clip: float = 1.0
-    seed: int = 0
-    precision: str = "auto"
+    weight_decay: float = ranged(0.01, ge=0, fix="use a decay >= 0, e.g. 0.01")
+    warmup_ratio: float = ranged(0.06, ge=0, lt=1, fix="use a ratio in [0, 1), e.g. 0.06")
+    grad_clip: float = ranged(1.0, gt=0, fix="use a positive gradient-norm bound, e.g. 1.0")
+    seed: int = ranged(0, ge=0, lt=2**32, fix="use a seed in 0 .. 2**32 - 1")
+    precision: str = one_of("auto", PRECISIONS, "precision")
     """``auto``: bf16 autocast on GPUs and on CPUs with AMX; fp32 elsewhere."""
-    num_workers: int = 1
-    cpus_per_worker: float = 1.0
-    gpus_per_worker: float = 0.0
-    max_failures: int = 2
+    num_workers: int = ranged(1, ge=1, fix="use >= 1")
+    cpus_per_worker: float = ranged(1.0, gt=0, fix="give each worker a positive (possibly fractional) CPU share")
+    gpus_per_worker: float = ranged(0.0, ge=0, fix="use 0 (CPU) or a positive GPU share")
+    max_failures: int = ranged(2, ge=0, fix="use 0 or more restarts (Ray reads a negative count as unlimited)")
     """Worker-group restarts (from the last checkpoint) before the run fails."""
-    torch_threads: int | None = None
+    torch_threads: int | None = ranged(None, ge=1, fix="use >= 1 thread or leave it unset")
     """Intra-op threads per worker; None: the worker's CPU share, at least 1."""
 
     def validate(self) -> None:
-        _check(self.epochs > 0, "train.epochs", f"{self.epochs} is not positive", "use >= 1")
-        _check(
-            self.max_steps is None or self.max_steps > 0,
-            "train.max_steps",
-            f"{self.max_steps} is not positive",
-            "use a positive step count or leave it unset",
-        )
-        _check(
-            self.eval_every is None or self.eval_every > 0,
-            "train.eval_every",
-            f"{self.eval_every} is not positive",
-            "use a positive step count or leave it unset",
-        )
-        _check(
-            math.isfinite(self.lr) and self.lr > 0,
-            "train.lr",
-            f"{self.lr} is not positive",
-            "use a learning rate such as 2e-5",
-        )
-        _check(0 <= self.warmup_ratio < 1, "train.warmup_ratio", f"{self.warmup_ratio} not in [0, 1)", "use e.g. 0.06")
-        _check(self.num_workers >= 1, "train.num_workers", f"{self.num_workers} < 1", "use >= 1")
-        _check(
-            self.cpus_per_worker > 0,
-            "train.cpus_per_worker",
-            f"{self.cpus_per_worker} <= 0",
-            "give each worker a positive (possibly fractional) CPU share",
-        )
-        _check(
-            self.precision in PRECISIONS,
-            "train.precision",
-            f"unknown precision {self.precision!r}",
-            f"use one of {', '.join(PRECISIONS)}",
-        )
+        check_fields(self, "train")
 
 
 @dataclass
@@ -226,11 +150,12 @@ class RetrofitConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def validate(self) -> RetrofitConfig:
+        """Every field within its range (``raysweep.rules``), then the relations between them."""
         self.data.validate()
         self.model.validate()
         self.loss.validate()
-        self.sampler.validate(self.train.num_workers)
         self.train.validate()
+        self.sampler.validate(self.train.num_workers)
         return self
 
     def to_dict(self) -> dict[str, dict[str, Any]]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from raysweep.errors import RaysweepError, cli_errors
+from raysweep.storage import check_name, check_path
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -74,8 +75,8 @@ def preflight_study(space, data_dir: str | None) -> None:
 def pick_name(args: argparse.Namespace, space, storage: str) -> str:
     from raysweep.tune.study import stamp
 
-    if args.name:
-        return args.name
+    if args.name is not None:
+        return check_name(args.name)
     if args.resume:
         root = Path(storage)
         candidates = (
@@ -95,6 +96,10 @@ def pick_name(args: argparse.Namespace, space, storage: str) -> str:
 @cli_errors
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.name is not None:
+        check_name(args.name)
+    check_path(args.storage, "--storage (or $RAYSWEEP_STORAGE)")
+    check_path(args.results_dir, "--results-dir")
     space, data_dir, overrides = load(args)
 
     from raysweep.storage import validate_storage
@@ -102,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     from raysweep.train.preflight import check_writable_parent
     from raysweep.tune.resources import plan_resources
 
-    storage = absolute_storage(args.storage)
-    results_dir = Path(args.results_dir).expanduser().resolve()
+    storage = absolute_storage(check_path(args.storage, "--storage (or $RAYSWEEP_STORAGE)"))
+    results_dir = Path(check_path(args.results_dir, "--results-dir")).expanduser().resolve()
     check_writable_parent(results_dir, "--results-dir")
     preflight_study(space, data_dir)
     name = pick_name(args, space, storage)

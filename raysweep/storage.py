@@ -9,6 +9,7 @@ costs one small object. Local paths are made absolute (Ray Tune wants that); URI
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -17,6 +18,27 @@ from raysweep.errors import RaysweepError
 PROBE_PREFIX = ".raysweep-probe-"
 # file systems that every node of a cluster can mount at the same path
 SHARED_FS_TYPES = ("nfs", "nfs4", "lustre", "fuse.", "efs", "cifs", "smb3", "gpfs", "beegfs", "glusterfs", "ceph")
+
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+"""Study and run names: a file name of safe characters, so a name can never leave its folder."""
+
+
+def check_name(name: str, flag: str = "--name") -> str:
+    """``name`` if it is a safe folder name (letters, digits, ``.``, ``_``, ``-``; no path, not ``..``)."""
+    if not NAME_PATTERN.fullmatch(name or "") or set(name) == {"."}:
+        raise RaysweepError(
+            f"{flag} {name!r} is not a plain name; use letters, digits, '.', '_' and '-' only (at most 100, "
+            "starting with a letter or digit), e.g. cpu-run1: it names a folder inside the storage"
+        )
+    return name
+
+
+def check_path(value: str | None, flag: str) -> str:
+    """``value`` if it names a path (not empty or blank); an empty one would mean the current folder."""
+    if value is None or not str(value).strip():
+        raise RaysweepError(f"{flag} is empty; give a folder (or a URI), or leave the flag out for the default")
+    return str(value)
 
 
 def is_uri(storage: str) -> bool:

@@ -112,6 +112,29 @@ def csv_task(rows: list[str], columns: str = "text:label", header: str = "text,l
     return build
 
 
+def with_goemotions_bytes(s: Setup, split: str, line: bytes) -> list[str]:
+    data = s.data_copy()
+    with (data / "goemotions" / f"{split}.tsv").open("ab") as handle:
+        handle.write(line)
+    return s.argv(data=data)
+
+
+def search(key: str, spec: dict) -> Callable[[Setup], list[str]]:
+    def build(s: Setup) -> list[str]:
+        return s.argv(s.space(lambda raw: raw["search"].__setitem__(key, spec)))
+
+    return build
+
+
+def same_stem_tasks(s: Setup) -> list[str]:
+    specs = []
+    for sub in ("a", "b"):
+        (s.tmp / sub).mkdir()
+        (s.tmp / sub / "mine.csv").write_text("text,label\n" + "\n".join(TWO_CLASSES) + "\n")
+        specs.append(f"csv:{s.tmp / sub / 'mine.csv'}:text:label")
+    return s.argv(s.space(lambda raw: raw["evaluation"]["tasks"].extend(specs)))
+
+
 TWO_CLASSES = [f"text number {i},{'pos' if i % 2 else 'neg'}" for i in range(20)]
 
 # README row -> cases (argv builder, fragment of the message)
@@ -148,6 +171,31 @@ CASES: dict[str, list[tuple[Callable[[Setup], list[str]], str]]] = {
         (csv_task([f"text number {i},pos" for i in range(20)]), "one class only"),
         (csv_task([r + ",train" for r in TWO_CLASSES], "text:label:split", "text,label,split"), "split is empty"),
     ],
+    "value outside its range": [
+        (setting("base", "train.grad_clip", -1.0), "train.grad_clip: -1.0 is not positive"),
+        (setting("base", "sampler.m", 1), "m=1 leaves every anchor without a positive"),
+        (setting("base", "train.weight_decay", float("nan")), "nan is not a finite number"),
+        (setting("base", "train.max_failures", -1), "Ray reads a negative count as unlimited"),
+        (setting("study", "trial_max_failures", -1), "study.trial_max_failures"),
+        (setting("evaluation", "limit", -5), "evaluation.limit"),
+    ],
+    "search range with an invalid value inside": [
+        (search("loss.tau", {"type": "choice", "values": [0.1, -1.0]}), "loss.tau (τ): -1.0 is not positive"),
+        (search("sampler.m", {"type": "int", "low": 2, "high": 6}), "sampler.m"),
+        (search("train.warmup_ratio", {"type": "uniform", "low": 0.5, "high": 1.5}), "train.warmup_ratio"),
+    ],
+    "data file not UTF-8, empty label, duplicate header, two tasks with one name": [
+        (lambda s: with_goemotions_bytes(s, "train", b"caf\xe9\t3\tx9\n"), "is not UTF-8"),
+        (csv_task([*TWO_CLASSES, "no label here,"]), "empty label in column 'label'"),
+        (csv_task([r + ",x" for r in TWO_CLASSES], header="text,label,label"), "names column 'label' twice"),
+        (same_stem_tasks, "are both named 'mine'"),
+    ],
+    "unsafe study name, empty path": [
+        (lambda s: s.argv(None, None, "--name", "../escaped"), "is not a plain name"),
+        (lambda s: s.argv(None, None, "--name", "a/b"), "is not a plain name"),
+        (lambda s: s.argv(None, None, "--storage", ""), "--storage (or $RAYSWEEP_STORAGE) is empty"),
+        (lambda s: s.argv(None, None, "--results-dir", " "), "--results-dir is empty"),
+    ],
     "storage not writable": [
         (lambda s: s.argv(s.space(), None, "--storage", str(s.blocker / "runs")), "is not writable"),
     ],
@@ -156,12 +204,14 @@ CASES: dict[str, list[tuple[Callable[[Setup], list[str]], str]]] = {
 ELSEWHERE = {
     "`--address` with no cluster": "test_address_with_no_cluster_behind_it",
     "existing study without `--resume`": "tests/tune/test_resume.py",
+    "output folder raysweep did not make": "tests/train/test_cli.py",
 }
 
 
 def test_every_readme_row_has_a_case() -> None:
     assert sorted(readme_rows()) == sorted([*CASES, *ELSEWHERE])
     assert "already exists" in (ROOT / ELSEWHERE["existing study without `--resume`"]).read_text()
+    assert "raysweep did not make" in (ROOT / ELSEWHERE["output folder raysweep did not make"]).read_text()
 
 
 def check_refused(out: str, err: str, code: int, fragment: str, tmp: Path) -> None:
@@ -169,6 +219,7 @@ def check_refused(out: str, err: str, code: int, fragment: str, tmp: Path) -> No
     assert code == 2 and len(errors) == 1, (code, err[-2000:])
     assert fragment in errors[0] and "Traceback" not in err, errors[0]
     assert not (tmp / "results").exists() and not (tmp / "st" / "bad").exists()
+    assert not (tmp / "escaped").exists() and not (tmp / "st" / "a").exists()
 
 
 @pytest.mark.parametrize(
@@ -198,3 +249,13 @@ def test_address_with_no_cluster_behind_it(tiny_bert: str, tiny_tasks_dir: Path,
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     check_refused(done.stdout, done.stderr, done.returncode, "--address 127.0.0.1:1: no Ray cluster answered", tmp_path)
     assert re.search(r"ray start --head", done.stderr)
+
+
+def test_address_whose_host_does_not_resolve(tiny_bert: str, tiny_tasks_dir: Path, tmp_path: Path, capsys) -> None:
+    setup = Setup(tmp_path, tiny_bert, tiny_tasks_dir)
+    with pytest.raises(SystemExit) as stop:
+        run_main([*setup.argv(), "--address", "no-such-host.invalid:6379"])
+    captured = capsys.readouterr()
+    check_refused(
+        captured.out, captured.err, stop.value.code, "the host 'no-such-host.invalid' does not resolve", tmp_path
+    )

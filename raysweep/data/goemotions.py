@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from raysweep.data.files import read_rows, read_text
 from raysweep.errors import RaysweepError
 
 SPLITS = ("train", "dev", "test")
@@ -136,7 +137,7 @@ def _from_folder(root: Path) -> tuple[dict[str, tuple[list[str], list[int]]], li
             f"{labels_file} is missing; --data-dir must hold goemotions/labels.txt and "
             "goemotions/{train,dev,test}.tsv"
         )
-    names = [line.strip() for line in labels_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    names = [line.strip() for line in read_text(labels_file).splitlines() if line.strip()]
     splits = {}
     for split in SPLITS:
         path = folder / f"{split}.tsv"
@@ -153,32 +154,31 @@ def _read_tsv(path: Path, num_labels: int) -> tuple[list[str], list[int]]:
     """Single-label rows of one split; any malformed row is an error naming the file and line."""
     texts: list[str] = []
     labels: list[int] = []
-    with path.open(encoding="utf-8", newline="") as handle:
-        for lineno, row in enumerate(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE), 1):
-            if len(row) != 3:
-                raise RaysweepError(
-                    f"{path}:{lineno}: expected 3 tab-separated columns (text, label ids, id), got "
-                    f"{len(row)}; fix or remove the row"
-                )
-            text, ids, _ = row
-            try:
-                label_ids = [int(x) for x in ids.split(",")]
-            except ValueError:
-                raise RaysweepError(
-                    f"{path}:{lineno}: label ids {ids!r} are not comma-separated integers; fix the row"
-                ) from None
-            bad = [x for x in label_ids if not 0 <= x < num_labels]
-            if bad:
-                raise RaysweepError(
-                    f"{path}:{lineno}: label id {bad[0]} is outside labels.txt (0..{num_labels - 1}); "
-                    "fix the row or labels.txt"
-                )
-            if len(label_ids) != 1:
-                continue
-            if not text.strip():
-                raise RaysweepError(f"{path}:{lineno}: empty text; remove the row")
-            texts.append(text)
-            labels.append(label_ids[0])
+    for lineno, row in read_rows(path, "\t", csv.QUOTE_NONE):
+        if len(row) != 3:
+            raise RaysweepError(
+                f"{path}:{lineno}: expected 3 tab-separated columns (text, label ids, id), got "
+                f"{len(row)}; fix or remove the row"
+            )
+        text, ids, _ = row
+        try:
+            label_ids = [int(x) for x in ids.split(",")]
+        except ValueError:
+            raise RaysweepError(
+                f"{path}:{lineno}: label ids {ids!r} are not comma-separated integers; fix the row"
+            ) from None
+        bad = [x for x in label_ids if not 0 <= x < num_labels]
+        if bad:
+            raise RaysweepError(
+                f"{path}:{lineno}: label id {bad[0]} is outside labels.txt (0..{num_labels - 1}); "
+                "fix the row or labels.txt"
+            )
+        if len(label_ids) != 1:
+            continue
+        if not text.strip():
+            raise RaysweepError(f"{path}:{lineno}: empty text; remove the row")
+        texts.append(text)
+        labels.append(label_ids[0])
     return texts, labels
 
 

@@ -21,7 +21,6 @@ user can cause (unreadable file, missing column, one class only, an empty split)
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from raysweep.data.files import read_table, read_text
 from raysweep.data.goemotions import ENV_DATA_DIR, LabeledTexts, resolve_data_dir
 from raysweep.errors import RaysweepError
 
@@ -105,7 +105,27 @@ def load_task(name: str, data_dir: str | os.PathLike[str] | None = None, seed: i
     return loader(root)
 
 
+def task_name(spec: str) -> str:
+    """The name a task spec's figures are reported under: a built-in's name, a file task's stem."""
+    return CsvTaskSpec.parse(spec).name if spec.startswith(CSV_PREFIX) else spec
+
+
+def check_task_names(specs: list[str]) -> None:
+    """Refuse two specs that would be reported under one name (``csv:a/x.csv`` and ``csv:b/x.tsv``,
+    or a file task named like a built-in one): one would silently replace the other's figures."""
+    seen: dict[str, str] = {}
+    for spec in specs:
+        name = task_name(spec)
+        if name in seen and seen[name] != spec:
+            raise RaysweepError(
+                f"tasks {seen[name]!r} and {spec!r} are both named {name!r}; rename one of the files so every "
+                "task has its own name"
+            )
+        seen[name] = spec
+
+
 def load_tasks(names: list[str], data_dir: str | os.PathLike[str] | None = None, seed: int = 0) -> dict[str, Task]:
+    check_task_names(names)
     tasks = [load_task(n, data_dir, seed) for n in names]
     return {t.name: t for t in tasks}
 
@@ -134,20 +154,13 @@ def drift_texts(
 
 
 def _read_rows(path: Path, columns: list[str], delimiter: str) -> list[list[str]]:
-    """The named columns of every row of a delimited file with a header."""
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle, delimiter=delimiter)
-            header = reader.fieldnames or []
-            missing = [c for c in columns if c not in header]
-            if missing:
-                found = ", ".join(repr(h) for h in header) or "none"
-                raise RaysweepError(
-                    f"{path}: column {missing[0]!r} not found (columns: {found}); name one of these in the task spec"
-                )
-            return [[row[c] if row[c] is not None else "" for c in columns] for row in reader]
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise RaysweepError(f"{path}: unreadable ({type(err).__name__}: {err}); give a UTF-8 CSV/TSV file") from None
+    """The named columns of every row of a delimited file with a header; the label column (the
+    second) must be filled in every row that has a text (an empty label is an error, not a class)."""
+    rows = read_table(path, columns, delimiter)
+    for line, cells in rows:
+        if cells[0].strip() and not cells[1].strip():
+            raise RaysweepError(f"{path}:{line}: empty label in column {columns[1]!r}; fill it in or remove the row")
+    return [cells for _, cells in rows]
 
 
 def _drop_empty(rows: list[list[str]], where: str) -> tuple[list[list[str]], int]:
@@ -283,7 +296,7 @@ def _irony(root: Path | None) -> Task:
     mapping = folder / "mapping.txt"
     names = ["non_irony", "irony"]
     if mapping.is_file():
-        names = [line.split("\t")[-1].strip() for line in mapping.read_text(encoding="utf-8").splitlines() if line]
+        names = [line.split("\t")[-1].strip() for line in read_text(mapping).splitlines() if line]
     splits, dropped = {}, 0
     for split, stem in (("train", "train"), ("dev", "val"), ("test", "test")):
         texts, labels = (_lines(folder / f"{stem}_{kind}.txt") for kind in ("text", "labels"))
@@ -298,10 +311,7 @@ def _irony(root: Path | None) -> Task:
 
 
 def _lines(path: Path) -> list[str]:
-    try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise RaysweepError(f"{path}: unreadable ({type(err).__name__}); give a UTF-8 text file") from None
+    return read_text(path).splitlines()
 
 
 def _hub(dataset: str, config: str | None, task: str):

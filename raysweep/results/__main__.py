@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from raysweep.errors import RaysweepError, cli_errors
+from raysweep.storage import check_name, check_path
 
 
 @cli_errors
@@ -23,8 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     from raysweep.tune.record import read_study_record
     from raysweep.tune.space import load_space
 
-    storage = absolute_storage(args.storage)
-    name = args.name
+    storage = absolute_storage(check_path(args.storage, "--storage"))
+    check_path(args.results_dir, "--results-dir")
+    name = None if args.name is None else check_name(args.name)
     if name is None:
         studies = (
             [d.name for d in Path(storage).iterdir() if (d / "raysweep-study.json").is_file()]

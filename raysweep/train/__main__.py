@@ -14,6 +14,7 @@ import time
 from raysweep.atomic import check_replaceable
 from raysweep.config import DataConfig, LossConfig, ModelConfig, RetrofitConfig, SamplerConfig, TrainConfig
 from raysweep.errors import cli_errors
+from raysweep.storage import check_name, check_path
 from raysweep.train.preflight import check_writable_parent, preflight
 
 
@@ -62,7 +63,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def config_from_args(a: argparse.Namespace) -> RetrofitConfig:
-    cpus = a.cpus_per_worker if a.cpus_per_worker is not None else max((os.cpu_count() or 1) / a.num_workers, 0.25)
+    workers = max(a.num_workers, 1)  # validated below; a share per worker is only meaningful for >= 1
+    cpus = a.cpus_per_worker if a.cpus_per_worker is not None else max((os.cpu_count() or 1) / workers, 0.25)
     return RetrofitConfig(
         data=DataConfig(
             data_dir=a.data_dir,
@@ -91,7 +93,10 @@ def config_from_args(a: argparse.Namespace) -> RetrofitConfig:
 @cli_errors
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    out = check_replaceable(args.out, args.overwrite, "--out")
+    out = check_replaceable(check_path(args.out, "--out"), args.overwrite, "--out")
+    check_path(args.storage, "--storage")
+    if args.name is not None:
+        check_name(args.name)
     cfg = config_from_args(args)
     preflight(cfg)
     check_writable_parent(out, "--out")

@@ -39,14 +39,31 @@ PROBE_TIMEOUT_S = 5.0
 
 
 def probe_address(address: str, timeout: float = PROBE_TIMEOUT_S) -> None:
-    """Fail in seconds when nothing listens at an explicit ``host:port`` (``ray.init`` would retry the
-    GCS for minutes). ``auto`` and names without a port are left to Ray's own discovery."""
-    target = address.split("://", 1)[-1]
-    host, sep, port = target.rpartition(":")
-    if not sep or not port.isdigit():
+    """Fail in seconds, with one line, when ``address`` cannot be a Ray cluster: it is not
+    ``host[:port]``, its host does not resolve, or nothing listens at an explicit ``host:port``
+    (``ray.init`` would retry the GCS for minutes). ``auto`` is left to Ray's own discovery."""
+    if address == "auto":
+        return
+    scheme, has_scheme, target = address.partition("://")
+    target = target if has_scheme else scheme
+    host, sep, port = target.rpartition(":") if ":" in target.strip("[]") or "]:" in target else (target, "", "")
+    host = host.strip("[]")
+    if not host or (sep and not port.isdigit()) or "/" in target:
+        raise RaysweepError(
+            f"--address {address!r} is not host:port; give the head's address (e.g. 10.0.0.1:6379), auto on a "
+            "cluster node, or leave --address out to run locally"
+        )
+    try:
+        socket.getaddrinfo(host, None)
+    except OSError as err:
+        raise RaysweepError(
+            f"--address {address}: the host {host!r} does not resolve ({err.strerror or type(err).__name__}); "
+            "check the name (or use the head's IP address), or leave --address out to run locally"
+        ) from None
+    if not sep:
         return
     try:
-        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout).close()
+        socket.create_connection((host, int(port)), timeout=timeout).close()
     except OSError as err:
         reason = err.strerror or type(err).__name__
         raise RaysweepError(

@@ -11,15 +11,16 @@ A space file has four sections, all optional except ``search``::
     study:        how the study runs (StudySettings below)
     evaluation:   what every final model is scored on (EvaluationSettings below)
 
-Everything is validated before anything starts; a problem is one line naming the file, the key and
-the fix.
+The distributions are the classes of :mod:`raysweep.tune.distributions`. Everything is validated
+before anything starts, each search range over its whole range (every choice, and every combination
+of the searched keys, so relations such as m x batch size hold for every config a trial can get); a
+problem is one line naming the file, the key and the fix.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
-import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,13 @@ import yaml
 
 from raysweep.config import RetrofitConfig
 from raysweep.errors import RaysweepError
+from raysweep.evaluation.settings import EvaluationSettings
+from raysweep.rules import check_fields, one_of, ranged
+from raysweep.tune.distributions import Distribution, covering_combinations, parse_distribution
+from raysweep.tune.distributions.checks import check_type as _check_type
+from raysweep.tune.distributions.checks import require as _require
 
 SPACES_DIR = Path(__file__).resolve().parents[2] / "search_spaces"
-DISTRIBUTIONS = ("loguniform", "uniform", "int", "choice", "fixed")
 DATA_KEYS = (
     "model.name",
     "model.pooling",
@@ -40,70 +45,44 @@ DATA_KEYS = (
     "data.drop_neutral",
     "data.data_dir",
 )
-"""Keys that change the prepared training data (tokens, frozen targets): only choice/fixed allowed."""
+"""Keys that change the prepared training data (tokens, frozen targets): only categorical distributions
+(choice, fixed) may search them."""
 EMOTION_METRICS = ("dev_p_at_1", "dev_ami", "dev_map_at_r", "dev_mrr")
 BASELINES = ("plm", "scl", "tlearn", "mtl")
 
 
 @dataclass
-class Distribution:
-    key: str
-    type: str
-    low: float | None = None
-    high: float | None = None
-    step: int | None = None
-    values: list[Any] = field(default_factory=list)
-
-    def tune(self):
-        from ray import tune
-
-        if self.type == "loguniform":
-            return tune.loguniform(self.low, self.high)
-        if self.type == "uniform":
-            return tune.uniform(self.low, self.high)
-        if self.type == "int":
-            return tune.qrandint(int(self.low), int(self.high), self.step or 1)
-        if self.type == "choice":
-            return tune.choice(self.values)
-        return self.values[0]
-
-    def describe(self) -> str:
-        if self.type in ("loguniform", "uniform"):
-            return f"{self.type}({self.low:g}, {self.high:g})"
-        if self.type == "int":
-            return f"int({int(self.low)}..{int(self.high)}, step {self.step or 1})"
-        if self.type == "choice":
-            return f"choice({', '.join(map(str, self.values))})"
-        return f"fixed({self.values[0]})"
-
-
-@dataclass
 class StudySettings:
-    num_samples: int = 8
-    seed: int = 0
-    metric: str = "dev_p_at_1"
+    """How a study runs: search size and objectives, early stopping, re-runs and baselines. Every
+    field's range is stated here (``raysweep.rules``) and checked by ``validate``."""
+
+    num_samples: int = ranged(8, ge=1, fix="use >= 1 search trial")
+    seed: int = ranged(0, ge=0, lt=2**32, fix="use a seed in 0 .. 2**32 - 1")
+    metric: str = one_of("dev_p_at_1", EMOTION_METRICS, "metric")
     """The emotion metric (dev split, encoder embedding) that ASHA stops on and TPE maximises."""
     multi_objective: bool = False
     """Search (metric: max, dev_delta_emb: min) for a Pareto front instead of the metric alone."""
-    sampler: str = "tpe"
+    sampler: str = one_of("tpe", ("tpe", "nsga2"), "sampler", fix="use tpe or nsga2")
     """Optuna sampler: ``tpe`` (multi-objective: MOTPE; good at tens of trials) or ``nsga2``
     (multi-objective only; a population of min(num_samples / 2, 50), for long studies)."""
-    drift_texts: int = 500
+    drift_texts: int = ranged(500, ge=0, fix="use 0 (no dev Δemb) or e.g. 500 texts")
     """Non-GoEmotions texts on which dev Δemb is tracked during training (needed for multi-objective)."""
-    asha_grace_period: int = 1
-    asha_reduction_factor: int = 2
+    asha_grace_period: int = ranged(1, ge=1, fix="use grace_period >= 1")
+    asha_reduction_factor: int = ranged(2, ge=2, fix="use reduction_factor >= 2")
     max_concurrent_trials: int | str = "auto"
-    trial_max_failures: int = 1
-    seeds: int = 3
+    trial_max_failures: int = ranged(1, ge=0, fix="use 0 or more retries (Ray reads a negative count as unlimited)")
+    seeds: int = ranged(3, ge=1, fix="use e.g. seeds: 3")
     """Re-runs of each chosen configuration (and of each trained baseline) with seeds 0..K-1."""
-    pareto_picks: int = 1
+    pareto_picks: int = ranged(1, ge=1, fix="use e.g. pareto_picks: 2")
     """How many configurations spread along the Pareto front (or the best, single-objective) to re-run."""
     baselines: list[str] = field(default_factory=lambda: list(BASELINES))
     mtl_task: str = "irony"
 
     def validate(self, where: str) -> None:
-        _require(self.num_samples >= 1, where, "study.num_samples", f"{self.num_samples} < 1", "use >= 1")
-        _require(self.sampler in ("tpe", "nsga2"), where, "study.sampler", f"{self.sampler!r}", "use tpe or nsga2")
+        try:
+            check_fields(self, "study")
+        except RaysweepError as err:
+            raise RaysweepError(f"{where}: {err}") from None
         _require(
             self.sampler == "tpe" or self.multi_objective,
             where,
@@ -111,34 +90,13 @@ class StudySettings:
             "nsga2 needs two objectives",
             "set multi_objective: true or use tpe",
         )
-        _require(
-            self.metric in EMOTION_METRICS,
-            where,
-            "study.metric",
-            f"unknown metric {self.metric!r}",
-            f"use one of {', '.join(EMOTION_METRICS)}",
-        )
-        _require(
-            self.asha_grace_period >= 1 and self.asha_reduction_factor >= 2,
-            where,
-            "study.asha_*",
-            "grace period < 1 or reduction factor < 2",
-            "use grace_period >= 1, reduction_factor >= 2",
-        )
         mc = self.max_concurrent_trials
         _require(
-            mc == "auto" or (isinstance(mc, int) and mc >= 1),
+            mc == "auto" or (isinstance(mc, int) and not isinstance(mc, bool) and mc >= 1),
             where,
             "study.max_concurrent_trials",
             f"{mc!r} is neither 'auto' nor a positive integer",
             "use auto or e.g. 2",
-        )
-        _require(
-            self.seeds >= 1 and self.pareto_picks >= 1,
-            where,
-            "study.seeds/pareto_picks",
-            "must be >= 1",
-            "use e.g. seeds: 3, pareto_picks: 2",
         )
         bad = [b for b in self.baselines if b not in BASELINES]
         _require(
@@ -154,41 +112,6 @@ class StudySettings:
 
 
 @dataclass
-class EvaluationSettings:
-    tasks: list[str] = field(default_factory=lambda: ["emotion", "drift", "sst2", "isarcasm", "irony"])
-    protocols: list[str] = field(default_factory=lambda: ["probe", "fewshot"])
-    limit: int | None = None
-    """Cap every split at this many rows (quick studies); None: full splits."""
-    drift_n: int = 1000
-    max_length: int = 128
-    finetune_epochs: int = 3
-    finetune_head_lr: float = 1e-3
-    finetune_tasks: list[str] | None = None
-    """Downstream tasks the ``finetune`` protocol runs on; None: all of them."""
-    finetune_train_limit: int | None = None
-    """Cap each task's fine-tuning train split at this many rows (stratified); None: ``limit``."""
-
-    def validate(self, where: str) -> None:
-        bad = [p for p in self.protocols if p not in ("probe", "fewshot", "finetune")]
-        _require(not bad, where, "evaluation.protocols", f"unknown protocol {bad[:1]}", "use probe, fewshot, finetune")
-        _require(
-            self.limit is None or self.limit > 0,
-            where,
-            "evaluation.limit",
-            f"{self.limit} <= 0",
-            "use a positive row cap or leave it out",
-        )
-        stray = [t for t in self.finetune_tasks or [] if t not in self.tasks or t in ("emotion", "drift")]
-        _require(
-            not stray,
-            where,
-            "evaluation.finetune_tasks",
-            f"{stray[:1]} is not one of the downstream tasks",
-            "list only tasks named in evaluation.tasks (not emotion or drift)",
-        )
-
-
-@dataclass
 class SearchSpace:
     name: str
     path: str
@@ -200,30 +123,29 @@ class SearchSpace:
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved space (defaults and overrides applied) in the YAML schema; loads back the same."""
-
-        def distribution(d: Distribution) -> dict[str, Any]:
-            if d.type == "choice":
-                return {"type": d.type, "values": list(d.values)}
-            out = {"type": d.type, "low": d.low, "high": d.high}
-            return {**out, "step": d.step} if d.step else out
-
         return {
             "name": self.name,
             "description": self.description,
             "base": self.base.to_dict(),
-            "search": {k: distribution(d) for k, d in self.search.items()},
+            "search": {k: d.to_dict() for k, d in self.search.items()},
             "study": dataclasses.asdict(self.study),
             "evaluation": dataclasses.asdict(self.evaluation),
         }
 
     def tune_space(self) -> dict[str, Any]:
+        """The ``param_space`` for Ray Tune: dotted key -> Tune domain (or plain value, for ``fixed``)."""
         return {k: d.tune() for k, d in self.search.items()}
 
     def data_variants(self) -> list[dict[str, Any]]:
         """Every combination of the searched data-affecting keys (each needs its own prepared data)."""
         keys = [k for k in self.search if k in DATA_KEYS]
-        combos = itertools.product(*(self.search[k].values for k in keys))
+        combos = itertools.product(*(self.search[k].points() for k in keys))  # categorical: every value
         return [dict(zip(keys, c, strict=True)) for c in combos]
+
+    def covering_params(self) -> list[dict[str, Any]]:
+        """Parameter sets that cover every value and combination the search can sample (see
+        :func:`~raysweep.tune.distributions.covering_combinations`): what :func:`load_space` validates."""
+        return list(covering_combinations(self.search))
 
     def config_for(self, params: dict[str, Any]) -> RetrofitConfig:
         return apply_params(self.base, params)
@@ -249,11 +171,16 @@ class SearchSpace:
 
 def apply_params(base: RetrofitConfig, params: dict[str, Any]) -> RetrofitConfig:
     """``base`` with dotted keys (``loss.lam``) replaced by ``params``, validated."""
-    raw = base.to_dict()
+    return RetrofitConfig.from_dict(_merged(base.to_dict(), params))
+
+
+def _merged(raw: dict[str, dict[str, Any]], params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A copy of the config dict ``raw`` with dotted keys replaced by ``params`` (``raw`` is left as it is)."""
+    out = {section: dict(values) for section, values in raw.items()}
     for key, value in params.items():
         section, name = key.split(".", 1)
-        raw[section][name] = value
-    return RetrofitConfig.from_dict(raw)
+        out[section][name] = value
+    return out
 
 
 def resolve_space_path(name_or_path: str) -> Path:
@@ -320,12 +247,44 @@ def load_space(name_or_path: str, overrides: dict[str, dict[str, Any]] | None = 
         evaluation=evaluation,
         description=str(raw.get("description") or ""),
     )
-    for variant in space.data_variants():  # every data variant must make a valid config
-        try:
-            space.config_for({**{k: _sample_value(d) for k, d in search.items()}, **variant})
-        except RaysweepError as err:
-            raise RaysweepError(f"{where}: search: {err}") from None
+    _check_whole_range(space, where)
     return space
+
+
+def _check_whole_range(space: SearchSpace, where: str) -> None:
+    """Refuse a space that can sample an invalid config: every value of every distribution, and every
+    combination of them (see ``SearchSpace.covering_params``), must pass ``RetrofitConfig`` validation.
+
+    The first failure is one line naming the fewest searched keys (with their values) that still fail
+    with the others left at the base config, e.g. ``search: sampler.m=3 with sampler.batch_size=64: ...``.
+    """
+    raw = space.base.to_dict()
+    for params in space.covering_params():
+        if _config_problem(raw, params) is None:
+            continue
+        culprit = dict(params)
+        for key in params:  # the base alone is valid: drop each key that the failure does not need
+            rest = {k: v for k, v in culprit.items() if k != key}
+            if _config_problem(raw, rest) is not None:
+                culprit = rest
+        named = " with ".join(f"{k}={_show(v)}" for k, v in culprit.items())
+        raise RaysweepError(f"{where}: search: {named}: {_config_problem(raw, culprit)}")
+
+
+def _config_problem(raw: dict[str, dict[str, Any]], params: dict[str, Any]) -> str | None:
+    """Why the config ``raw`` with ``params`` applied is invalid, or None when it is valid."""
+    try:
+        RetrofitConfig.from_dict(_merged(raw, params))
+    except RaysweepError as err:
+        return str(err)
+    except (TypeError, ValueError) as err:  # a value of a type the rules cannot compare
+        return f"the config rules cannot take it ({type(err).__name__}: {err}); give a value of the field's type"
+    return None
+
+
+def _show(value: Any) -> str:
+    """A searched value for a message: floats to 6 significant digits (``1.0``, ``0.316228``)."""
+    return str(float(f"{value:.6g}")) if isinstance(value, float) else str(value)
 
 
 def _typed_base(base_raw: dict[str, Any], where: str) -> dict[str, Any]:
@@ -338,26 +297,8 @@ def _typed_base(base_raw: dict[str, Any], where: str) -> dict[str, Any]:
     return base_raw
 
 
-def _check_type(value: Any, default: Any, key: str, where: str) -> None:
-    if value is None or default is None:
-        return
-    numeric = (int, float)
-    if isinstance(default, bool) or isinstance(value, bool):
-        ok = isinstance(value, bool) and isinstance(default, bool)
-    elif isinstance(default, numeric):
-        ok = isinstance(value, numeric) and (isinstance(value, int) or not isinstance(default, int))
-    else:
-        ok = isinstance(value, type(default))
-    _require(
-        ok,
-        where,
-        key,
-        f"{value!r} is a {type(value).__name__}, expected {type(default).__name__}",
-        f"write a {type(default).__name__} value",
-    )
-
-
 def _distribution(key: str, spec: Any, base: RetrofitConfig, where: str) -> Distribution:
+    """The distribution of ``search.KEY``: a dotted config key, a valid YAML form, values of the field's type."""
     at = f"search.{key}"
     parts = key.split(".")
     sections = {f.name for f in fields(RetrofitConfig)}
@@ -373,73 +314,16 @@ def _distribution(key: str, spec: Any, base: RetrofitConfig, where: str) -> Dist
     _require(
         parts[1] in names, where, at, f"{parts[0]} has no field {parts[1]!r}", f"use one of {', '.join(sorted(names))}"
     )
-    _require(isinstance(spec, dict), where, at, "is not a mapping", "write {type: ..., low: ..., high: ...}")
-    kind = spec.get("type")
+    distribution = parse_distribution(key, spec, where)
     _require(
-        kind in DISTRIBUTIONS, where, f"{at}.type", f"unknown type {kind!r}", f"use one of {', '.join(DISTRIBUTIONS)}"
-    )
-    allowed = {
-        "loguniform": {"low", "high"},
-        "uniform": {"low", "high"},
-        "int": {"low", "high", "step"},
-        "choice": {"values"},
-        "fixed": {"value"},
-    }[kind] | {"type"}
-    extra = sorted(set(spec) - allowed)
-    _require(
-        not extra,
+        distribution.categorical or key not in DATA_KEYS,
         where,
-        f"{at}.{extra[0] if extra else ''}",
-        f"is not a key of a {kind} distribution",
-        f"use {', '.join(sorted(allowed))}",
+        at,
+        "changes the training data",
+        "use choice or fixed for data keys",
     )
-    default = getattr(section, parts[1])
-    if kind in ("loguniform", "uniform", "int"):
-        low, high = spec.get("low"), spec.get("high")
-        for name, v in (("low", low), ("high", high)):
-            _require(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
-                where,
-                f"{at}.{name}",
-                f"{v!r} is not a number",
-                "write a finite number",
-            )
-        _require(low < high, where, at, f"empty or inverted range [{low}, {high}]", "make low < high")
-        if kind == "loguniform":
-            _require(low > 0, where, f"{at}.low", f"{low} <= 0 for a log scale", "use low > 0 or type: uniform")
-        if kind == "int":
-            _require(
-                float(low).is_integer() and float(high).is_integer(),
-                where,
-                at,
-                "bounds are not integers",
-                "use whole numbers",
-            )
-        _require(key not in DATA_KEYS, where, at, "changes the training data", "use choice or fixed for data keys")
-        return Distribution(key, kind, float(low), float(high), spec.get("step"))
-    if kind == "choice":
-        values = spec.get("values")
-        _require(
-            isinstance(values, list) and values,
-            where,
-            f"{at}.values",
-            "is empty or not a list",
-            "give a non-empty list",
-        )
-        for v in values:
-            _check_type(v, default, f"{at}.values", where)
-        return Distribution(key, kind, values=list(values))
-    _require("value" in spec, where, f"{at}.value", "is missing", "write value: X")
-    _check_type(spec["value"], default, f"{at}.value", where)
-    return Distribution(key, kind, values=[spec["value"]])
-
-
-def _sample_value(d: Distribution) -> Any:
-    if d.type in ("loguniform", "uniform"):
-        return d.low
-    if d.type == "int":
-        return int(d.low)
-    return d.values[0]
+    distribution.check_field(getattr(section, parts[1]), where)
+    return distribution
 
 
 def _settings(cls: type, raw: Any, section: str, where: str):
@@ -451,8 +335,3 @@ def _settings(cls: type, raw: Any, section: str, where: str):
         if key != "max_concurrent_trials":
             _check_type(value, getattr(defaults, key), f"{section}.{key}", where)
     return cls(**raw)
-
-
-def _require(ok: bool, where: str, key: str, problem: str, fix: str) -> None:
-    if not ok:
-        raise RaysweepError(f"{where}: {key}: {problem}; {fix}")

@@ -1,0 +1,59 @@
+"""What every model of a study is scored on: one typed record, read from a space's ``evaluation``
+section (or built from ``python -m raysweep.evaluate``'s flags) and passed whole into the suite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from raysweep.errors import RaysweepError
+from raysweep.rules import check_fields, ranged
+
+PROTOCOLS = ("probe", "fewshot", "finetune")
+NON_DOWNSTREAM = ("emotion", "drift")
+
+
+@dataclass
+class EvaluationSettings:
+    """Tasks, protocols and their sizes. Every field's range is stated here and checked by ``validate``."""
+
+    tasks: list[str] = field(default_factory=lambda: ["emotion", "drift", "sst2", "isarcasm", "irony"])
+    protocols: list[str] = field(default_factory=lambda: ["probe", "fewshot"])
+    limit: int | None = ranged(None, gt=0, fix="use a positive row cap or leave it out")
+    """Cap every split at this many rows (quick studies); None: full splits."""
+    drift_n: int = ranged(1000, ge=2, fix="use at least 2 texts, e.g. 1000")
+    max_length: int = ranged(128, ge=8, fix="use >= 8 tokens")
+    finetune_epochs: int = ranged(3, ge=1, fix="use >= 1 epoch")
+    finetune_max_steps: int | None = ranged(None, gt=0, fix="use a positive step count or leave it out")
+    finetune_lr: float = ranged(2e-5, gt=0, fix="use a learning rate such as 2e-5")
+    finetune_head_lr: float | None = ranged(1e-3, gt=0, fix="use a positive learning rate (or null: the same as lr)")
+    finetune_tasks: list[str] | None = None
+    """Downstream tasks the ``finetune`` protocol runs on; None: all of them."""
+    finetune_train_limit: int | None = ranged(None, gt=0, fix="use a positive row cap or leave it out")
+    """Cap each task's fine-tuning train split at this many rows (stratified); None: ``limit``."""
+
+    def validate(self, where: str = "") -> EvaluationSettings:
+        prefix = f"{where}: " if where else ""
+        try:
+            check_fields(self, "evaluation")
+        except RaysweepError as err:
+            raise RaysweepError(f"{prefix}{err}") from None
+
+        def require(ok: bool, key: str, problem: str, fix: str) -> None:
+            if not ok:
+                raise RaysweepError(f"{prefix}{key}: {problem}; {fix}")
+
+        bad = [p for p in self.protocols if p not in PROTOCOLS]
+        require(not bad, "evaluation.protocols", f"unknown protocol {bad[:1]}", "use probe, fewshot, finetune")
+        require(bool(self.tasks), "evaluation.tasks", "is empty", "name at least one task, e.g. emotion")
+        stray = [t for t in self.finetune_tasks or [] if t not in self.tasks or t in NON_DOWNSTREAM]
+        require(
+            not stray,
+            "evaluation.finetune_tasks",
+            f"{stray[:1]} is not one of the downstream tasks",
+            "list only tasks named in evaluation.tasks (not emotion or drift)",
+        )
+        return self
+
+    @property
+    def downstream(self) -> list[str]:
+        return [t for t in self.tasks if t not in NON_DOWNSTREAM]
