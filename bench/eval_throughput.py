@@ -5,7 +5,7 @@
 Embeds a seeded sample of single-label GoEmotions texts (texts/s; the time for all 45,446 rows is
 extrapolated from it), then times the metric step on 45,446 random 384-d embeddings carrying the
 real label distribution, all at full size: k-means + AMI/ARI/FMS, Δemb on the 1,000-text drift
-sample, and retrieval (MRR, P@1, exact MAP@R in row blocks: ``raysweep.evaluation.retrieval``). For
+sample, and retrieval (MRR, P@1, exact MAP@R in row blocks: ``raysweep.metrics.retrieval``). For
 comparison it also times PML's AccuracyCalculator (k = max_bin_count, which holds an n x max_bin_count
 neighbour table) on the 4,590-row test split. The reference figure beside each metric is the
 embedding time of the same rows: ratio = metric time / embedding time. About two minutes on 2 CPU cores.
@@ -21,9 +21,10 @@ import torch
 
 from raysweep.data.goemotions import load_goemotions
 from raysweep.data.tokenized import tokenize
-from raysweep.evaluation.drift import drift_metrics
-from raysweep.evaluation.embed import embed_tokens
-from raysweep.evaluation.emotion import clustering_metrics, retrieval_metrics
+from raysweep.metrics.clustering import clustering_metrics
+from raysweep.metrics.drift import drift_metrics
+from raysweep.metrics.retrieval import retrieval_metrics
+from raysweep.models.embed import embed_tokens
 from raysweep.models.encoder import PooledEncoder, load_encoder, load_tokenizer
 
 

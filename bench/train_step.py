@@ -217,8 +217,8 @@ def step_benchmark(cfg: Any, data: Any, rounds: int, steps: int, warmup: int = 2
 
 def quality_check(cfg: Any, data: Any, steps: int, seeds: list[int], lr: float) -> dict[str, Any]:
     """Dev P@1 after ``steps`` fixed steps, fp32 vs bf16, per seed; the untrained model's for reference."""
-    from raysweep.evaluation.embed import embed_tokens
-    from raysweep.evaluation.emotion import retrieval_metrics
+    from raysweep.metrics.retrieval import retrieval_metrics
+    from raysweep.models.embed import embed_tokens
     from raysweep.models.encoder import PooledEncoder, load_encoder
 
     base = PooledEncoder(load_encoder(cfg.model.name), cfg.model.pooling)

@@ -34,7 +34,7 @@ def timed_loop(loop_config: dict[str, Any]) -> list[dict[str, Any]]:
     import ray.train
 
     import raysweep.train.worker as worker
-    from raysweep.train.objectives import SupConObjective
+    from raysweep.train.objectives.supcon import SupConObjective
 
     entry = time.time()
     steps: list[float] = []

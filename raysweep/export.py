@@ -15,13 +15,9 @@ from safetensors.torch import load_file, save_file
 
 from raysweep import __version__, atomic
 from raysweep.config import RetrofitConfig
+from raysweep.models.checkpoint import WEIGHTS, load_config, load_metrics
 from raysweep.models.encoder import PooledEncoder, load_encoder, load_tokenizer
-from raysweep.train.checkpoint import WEIGHTS, load_config, load_metrics
-
-METHOD_NAMES = {
-    "supcon": "SupCon + vector-space preservation (BERTEmo/RoBERTaEmo, arXiv 2310.18930)",
-    "ce": "cross-entropy transfer learning on GoEmotions (TLearn baseline)",
-}
+from raysweep.train.objectives import OBJECTIVES
 
 
 def export_checkpoint(
@@ -51,6 +47,12 @@ def export_checkpoint(
     return out_dir
 
 
+def method_name(objective: str) -> str:
+    """What the model card says ``objective`` trained: the registered objective's ``card_name``."""
+    cls = OBJECTIVES.get(objective)
+    return cls.card_name if cls is not None else objective
+
+
 def model_card(cfg: RetrofitConfig, metrics: dict[str, Any]) -> str:
     loss, s, t = cfg.loss, cfg.sampler, cfg.train
     rows = "\n".join(
@@ -65,7 +67,7 @@ datasets: [google-research-datasets/go_emotions]
 
 # {Path(cfg.model.name).name} retrofitted for emotions
 
-Retrofitted with raysweep {__version__}: {METHOD_NAMES.get(loss.objective, loss.objective)}.
+Retrofitted with raysweep {__version__}: {method_name(loss.objective)}.
 Sentence embedding: `{cfg.model.pooling}` pooling of the encoder's last hidden state
 ({"the first token" if cfg.model.pooling == "cls" else "mean over real tokens"}).
 

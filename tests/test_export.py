@@ -9,7 +9,7 @@ from transformers import AutoModel
 from raysweep.config import ModelConfig, RetrofitConfig
 from raysweep.export import export_checkpoint
 from raysweep.models import RetrofitModel
-from raysweep.train.checkpoint import save_checkpoint
+from raysweep.models.checkpoint import save_checkpoint
 
 
 def test_exported_model_loads_with_automodel(tiny_model: str, tmp_path: Path) -> None:

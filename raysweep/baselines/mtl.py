@@ -1,5 +1,5 @@
 """``mtl``: multi-task learning. Emotion cross-entropy on GoEmotions and the downstream task's
-cross-entropy trained jointly (objective ``mtl``, ``train/mtl_objective.py``), then the encoder exported."""
+cross-entropy trained jointly (objective ``mtl``, ``train/objectives/mtl.py``), then the encoder exported."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from raysweep.data.tasks import Task
 from raysweep.data.tokenized import tokenize
 from raysweep.export import export_checkpoint
 from raysweep.models.encoder import load_tokenizer
-from raysweep.train.data import TrainingData, prepare_training_data, share
+from raysweep.train.data import prepare_training_data, share
 from raysweep.train.launch import fit
-from raysweep.train.mtl_objective import MTLTrainingData
+from raysweep.train.objectives.mtl import MTLTrainingData
+from raysweep.train.training_data import TrainingData
 
 
 def mtl_training_data(cfg: RetrofitConfig, task: Task, task_weight: float = 1.0) -> MTLTrainingData:

@@ -2,7 +2,7 @@
 
 * ``linear_probe``: logistic regression (scikit-learn) on frozen, standardised embeddings of the
   train split, scored on the test split: macro-F1, accuracy, and the positive class's F1 for binary
-  tasks.
+  tasks (``raysweep.metrics.classification``, the definition the dev metrics use too).
 * ``few_shot``: the same probe trained on k examples per class (k in 8, 16, 32, 64) drawn by
   ``few_shot_indices`` (stratified, seeded, reproducible), 5 seeds each: mean ± std.
 * ``finetune``: encoder + linear classifier trained end to end with cross-entropy (objective
@@ -24,28 +24,16 @@ from raysweep.config import RetrofitConfig
 from raysweep.data.goemotions import LabeledTexts
 from raysweep.data.tasks import Task
 from raysweep.data.tokenized import tokenize
-from raysweep.evaluation.embed import embed_tokens
+from raysweep.metrics.classification import classification_scores
+from raysweep.models.checkpoint import WEIGHTS, load_config, load_weights
+from raysweep.models.embed import embed_tokens
 from raysweep.models.encoder import load_tokenizer
 from raysweep.models.retrofit import RetrofitModel
-from raysweep.train.checkpoint import WEIGHTS, load_config, load_weights
-from raysweep.train.data import TrainingData, prepare_training_data
+from raysweep.train.data import prepare_training_data
+from raysweep.train.training_data import TrainingData
 
 FEW_SHOT_K = (8, 16, 32, 64)
 FEW_SHOT_SEEDS = 5
-
-
-def classification_scores(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> dict[str, float]:
-    """Macro-F1 and accuracy; for two classes also the F1 of the positive class (label 1)."""
-    from sklearn.metrics import accuracy_score, f1_score
-
-    labels = list(range(num_classes))
-    scores = {
-        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
-        "accuracy": float(accuracy_score(y_true, y_pred)),
-    }
-    if num_classes == 2:
-        scores["pos_f1"] = float(f1_score(y_true, y_pred, pos_label=1, average="binary", zero_division=0))
-    return scores
 
 
 def linear_probe(

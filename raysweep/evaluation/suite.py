@@ -32,6 +32,7 @@ from raysweep import __version__, atomic
 from raysweep.data.goemotions import LabeledTexts, load_goemotions, resolve_data_dir
 from raysweep.data.tasks import Task, drift_texts, load_task
 from raysweep.errors import RaysweepError
+from raysweep.models.embed import embed_texts
 from raysweep.models.encoder import check_model_exists
 
 EMOTION = "emotion"
@@ -77,22 +78,6 @@ def versions() -> dict[str, str]:
 # ---------------------------------------------------------------- the Ray tasks
 
 
-def embed_texts(model: str, pooling: str, texts: list[str], max_length: int = 128) -> np.ndarray:
-    """Pooled fp32 embeddings of ``texts`` (tokenised with the model's tokenizer, cached)."""
-    import torch
-    import transformers
-
-    from raysweep.data.tokenized import tokenize
-    from raysweep.evaluation.embed import embed_tokens
-    from raysweep.models.encoder import PooledEncoder, load_encoder, load_tokenizer
-
-    transformers.logging.set_verbosity_error()  # no per-task load reports in the Ray logs
-    tokens = tokenize(load_tokenizer(model), texts, max_length)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    encoder = PooledEncoder(load_encoder(model), pooling).to(device)
-    return embed_tokens(encoder, tokens, device=device)
-
-
 def _timed(fn, *args, **kwargs) -> dict[str, Any]:
     t0 = time.perf_counter()
     out = fn(*args, **kwargs)
@@ -102,8 +87,8 @@ def _timed(fn, *args, **kwargs) -> dict[str, Any]:
 def run_job(kind: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
     """One metric job on embeddings: ``emotion``, ``drift``, ``probe`` or ``fewshot``."""
     from raysweep.evaluation import downstream
-    from raysweep.evaluation.drift import drift_metrics
     from raysweep.evaluation.emotion import emotion_metrics
+    from raysweep.metrics.drift import drift_metrics
 
     jobs = {
         "emotion": emotion_metrics,

@@ -1,4 +1,6 @@
-"""Models: encoders by name/alias/path with pooling, projection heads, the retrofit model."""
+"""Models: encoders by name/alias/path with pooling, projection heads, the retrofit model; the
+embedding loop (``models.embed``) and the checkpoint format (``models.checkpoint``), which training,
+the export and the evaluation all use."""
 
 from raysweep.models.encoder import (
     ALIASES,

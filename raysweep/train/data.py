@@ -3,7 +3,7 @@
 Prepared once per study (or per CLI run) by :func:`prepare_training_data`, put in Ray's object store
 once, and read by every worker of every trial (:func:`share`), so no trial re-tokenises or re-runs
 the frozen encoder. Frozen targets are also cached on disk, keyed by model, pooling, max length
-and text content.
+and text content. ``TrainingData`` itself is defined in ``train/training_data.py`` (re-exported here).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,28 +20,14 @@ from raysweep import atomic
 from raysweep.config import RetrofitConfig
 from raysweep.data.goemotions import LabeledTexts, load_goemotions
 from raysweep.data.tokenized import TokenizedTexts, cache_dir, tokenize, tokenizer_fingerprint
-from raysweep.evaluation.embed import embed_tokens
+from raysweep.models.embed import embed_tokens
 from raysweep.models.encoder import PooledEncoder, load_encoder, load_tokenizer, resolve_model_name
+from raysweep.train.objectives import get_objective
+from raysweep.train.training_data import TrainingData
+
+__all__ = ["TrainingData", "frozen_embeddings", "model_fingerprint", "prepare_training_data", "share", "threads_for"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainingData:
-    label_names: list[str]
-    train_tokens: TokenizedTexts
-    train_labels: np.ndarray
-    dev_tokens: TokenizedTexts
-    dev_labels: np.ndarray
-    frozen_train: np.ndarray | None
-    """``(n_train, hidden)`` frozen-encoder embeddings of the training rows, or None (recompute)."""
-    drift_tokens: TokenizedTexts | None = None
-    """Non-GoEmotions texts on which Δemb is tracked during training (optional)."""
-    frozen_drift: np.ndarray | None = None
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.label_names)
 
 
 def model_fingerprint(name: str) -> str:
@@ -92,7 +77,7 @@ def prepare_training_data(
     dev_tokens = tokenize(tokenizer, dev.texts, max_len, dev.fingerprint())
     drift_tokens = tokenize(tokenizer, drift_texts, max_len) if drift_texts else None
 
-    need_frozen = cfg.loss.objective == "supcon" and cfg.loss.lam > 0 and cfg.loss.vsp_targets == "precomputed"
+    need_frozen = get_objective(cfg.loss.objective).needs_frozen_targets(cfg)
     frozen_train = frozen_drift = None
     if need_frozen or drift_tokens is not None:
         encoder = PooledEncoder(load_encoder(cfg.model.name), cfg.model.pooling).to(device)

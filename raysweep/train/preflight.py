@@ -10,6 +10,7 @@ from raysweep.data.goemotions import GoEmotions, load_goemotions
 from raysweep.errors import RaysweepError
 from raysweep.models.encoder import check_model_exists
 from raysweep.samplers import build_sampler
+from raysweep.train.objectives import get_objective
 
 
 def preflight(cfg: RetrofitConfig) -> GoEmotions:
@@ -18,7 +19,7 @@ def preflight(cfg: RetrofitConfig) -> GoEmotions:
     data = load_goemotions(cfg.data.data_dir, drop_neutral=cfg.data.drop_neutral)
     check_model_exists(cfg.model.name)
     train = data.train.sample(cfg.data.train_limit, seed=0)
-    if cfg.loss.objective == "supcon":
+    if get_objective(cfg.loss.objective).uses_sampler_for_contrast:
         build_sampler(cfg.sampler, train.labels, cfg.train.num_workers, 0, cfg.train.seed)
     return data
 

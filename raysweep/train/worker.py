@@ -1,7 +1,7 @@
 """The per-rank training loop run by ``ray.train.torch.TorchTrainer`` (one process per worker).
 
 Each step: the rank's slice of a global batch (distributed sampler; no DataLoader, batches are
-slices of pre-tokenised arrays) -> the objective's loss (``train/objectives.py``; SupCon over the
+slices of pre-tokenised arrays) -> the objective's loss (``train/objectives/``; SupCon over the
 global batch + λ·VSP for the method) -> AdamW with warmup and clipping. Every ``eval_every`` steps
 (default: each epoch) the ranks embed disjoint shards of the dev split, rank 0 scores the whole
 split once, and every rank reports (rank 0 with a checkpoint). A restarted worker group resumes
@@ -23,13 +23,14 @@ import torch
 from torch import nn
 
 from raysweep.config import RetrofitConfig
+from raysweep.models.checkpoint import load_train_state, load_weights, save_checkpoint
 from raysweep.models.retrofit import RetrofitModel
 from raysweep.samplers import build_sampler
-from raysweep.train.checkpoint import load_train_state, load_weights, save_checkpoint
-from raysweep.train.data import TrainingData, threads_for
+from raysweep.train.data import threads_for
 from raysweep.train.objectives import StepContext, build_objective
 from raysweep.train.optim import build_optimizer
 from raysweep.train.precision import resolve_attention, resolve_precision
+from raysweep.train.training_data import TrainingData
 
 
 class _Window:

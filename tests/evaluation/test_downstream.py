@@ -8,13 +8,8 @@ import pytest
 import task_fixtures
 
 from raysweep.data.tasks import load_task
-from raysweep.evaluation.downstream import (
-    classification_scores,
-    few_shot,
-    few_shot_indices,
-    finetune,
-    linear_probe,
-)
+from raysweep.evaluation.downstream import few_shot, few_shot_indices, finetune, linear_probe
+from raysweep.metrics.classification import classification_scores
 
 tiny_tasks_dir = pytest.fixture(scope="session")(task_fixtures.tiny_tasks_dir)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from raysweep.evaluation.emotion import clustering_metrics, emotion_metrics, retrieval_metrics
+from raysweep.evaluation.emotion import emotion_metrics
+from raysweep.metrics.clustering import clustering_metrics
+from raysweep.metrics.retrieval import retrieval_metrics
 
 
 def on_circle(degrees: list[float]) -> np.ndarray:

@@ -60,7 +60,7 @@ def test_vsp_is_zero_before_the_first_step_and_targets_agree(tiny_model: str) ->
     # one optimiser step moves the encoder; precomputed targets (looked up by row) still equal
     # what the frozen encoder computes again for the same rows
     from raysweep.data.tokenized import tokenize as tok_fn
-    from raysweep.evaluation.embed import embed_tokens
+    from raysweep.models.embed import embed_tokens
 
     toks = tok_fn(
         load_tokenizer(tiny_model), ["i feel great today", "angry hate rage", "sad tears", "thanks grateful"] * 2, 16

@@ -1,7 +1,8 @@
 """Pooled sentence embeddings of a whole text set, computed once per (model, text set).
 
 Batches are formed in length order (little padding), run in eval mode without gradients (under bf16
-autocast when asked), and written back in the original order as fp32 numpy arrays.
+autocast when asked), and written back in the original order as fp32 numpy arrays. Training (dev
+metrics, frozen targets) and evaluation (every figure of the suite) embed through here.
 """
 
 from __future__ import annotations
@@ -54,3 +55,18 @@ def embed_tokens(
     finally:
         encoder.train(was_training)
     return out if out is not None else np.empty((0, 0), dtype=np.float32)
+
+
+def embed_texts(model: str, pooling: str, texts: list[str], max_length: int = 128) -> np.ndarray:
+    """Pooled fp32 embeddings of ``texts`` by ``model`` (a folder, hub name or alias), tokenised with
+    the model's tokenizer (cached), on the GPU when there is one (the suite runs it as a Ray task)."""
+    import transformers
+
+    from raysweep.data.tokenized import tokenize
+    from raysweep.models.encoder import PooledEncoder, load_encoder, load_tokenizer
+
+    transformers.logging.set_verbosity_error()  # no per-task load reports in the Ray logs
+    tokens = tokenize(load_tokenizer(model), texts, max_length)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    encoder = PooledEncoder(load_encoder(model), pooling).to(device)
+    return embed_tokens(encoder, tokens, device=device)

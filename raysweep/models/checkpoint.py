@@ -1,8 +1,9 @@
-"""Checkpoints of a retrofitting run: weights as safetensors, the rest as tensors-only state.
+"""The checkpoint format of a training run: weights as safetensors, the rest as tensors-only state.
 
 A checkpoint folder holds ``model.safetensors`` (encoder + head), ``train_state.pt`` (optimizer,
 scheduler, step; loaded with ``weights_only=True``, never unpickled), ``config.json`` (the
-``RetrofitConfig``) and ``metrics.json`` (the metrics reported with it).
+``RetrofitConfig``) and ``metrics.json`` (the metrics reported with it). Training writes and resumes
+from it (``train/worker.py``); the export and the fine-tuning protocol read it.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ import torch
 from conftest import CUES, FILLER
 
 from raysweep.data.tokenized import tokenize
-from raysweep.evaluation.drift import drift_metrics
-from raysweep.evaluation.embed import embed_tokens
+from raysweep.metrics.drift import drift_metrics
+from raysweep.models.embed import embed_tokens
 from raysweep.models.encoder import PooledEncoder, load_encoder, load_tokenizer
 
 

@@ -9,7 +9,7 @@ from pytorch_metric_learning.distances import CosineSimilarity
 from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator
 from pytorch_metric_learning.utils.inference import CustomKNN
 
-from raysweep.evaluation.retrieval import retrieval_metrics
+from raysweep.metrics.retrieval import retrieval_metrics
 
 
 def on_circle(degrees: list[float]) -> np.ndarray:

@@ -5,8 +5,8 @@ Each step takes the sampler's GoEmotions batch and an equally large batch of the
 training rows (drawn from this rank's shard with a seeded RNG), runs both through the encoder in one
 forward pass (so DDP sees one forward per backward) and minimises
 ``CE(emotion) + task_weight * CE(task)``. The downstream rows travel in ``MTLTrainingData``, a
-``TrainingData`` with the task's tokens and labels added. Dev metrics: accuracy and macro-F1 of
-each head on its dev split.
+``TrainingData`` with the task's tokens and labels added. Dev metrics: accuracy and macro-F1
+(``raysweep.metrics.classification``, the test-time definition) of each head on its dev split.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from torch import nn
 
 from raysweep.config import RetrofitConfig
 from raysweep.data.tokenized import TokenizedTexts
-from raysweep.evaluation.embed import autocast, embed_tokens
 from raysweep.losses.supcon_vsp import LossTerms
+from raysweep.metrics.classification import classification_scores
+from raysweep.models.embed import autocast, embed_tokens
 from raysweep.models.retrofit import RetrofitModel
-from raysweep.train.data import TrainingData
-from raysweep.train.objectives import Objective, StepContext, gather_rows, shard
+from raysweep.train.objectives.base import Objective, StepContext, gather_rows, shard
+from raysweep.train.training_data import TrainingData
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,12 @@ def concat_batches(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], pad_i
 
 
 class MTLObjective(Objective):
+    name = "mtl"
+    card_name = "multi-task cross-entropy on GoEmotions and a downstream task (MTL baseline)"
+    dev_metrics = ("dev_emotion_accuracy", "dev_emotion_macro_f1")
+    """Plus ``dev_task_accuracy`` and ``dev_task_macro_f1`` when the task has a dev split."""
+    data_type = MTLTrainingData
+
     def __init__(self, cfg: RetrofitConfig, data: TrainingData) -> None:
         if not isinstance(data, MTLTrainingData) or data.task_tokens is None or data.task_labels is None:
             raise TypeError("the mtl objective needs MTLTrainingData with the downstream task's tokens and labels")
@@ -97,11 +104,7 @@ class MTLObjective(Objective):
         ce_emo = F.cross_entropy(emo_logits[:n].float(), self.emotion_labels[indices].to(ctx.device))
         ce_task = F.cross_entropy(task_logits[n:].float(), self.task_labels[task_idx].to(ctx.device))
         total = ce_emo + self.mtl.task_weight * ce_task
-        parts = {
-            "loss": float(total.detach()),
-            "ce_emotion": float(ce_emo.detach()),
-            "ce_task": float(ce_task.detach()),
-        }
+        parts = {"loss": total.detach(), "ce_emotion": ce_emo.detach(), "ce_task": ce_task.detach()}
         return LossTerms(total=total, parts=parts)
 
     @torch.inference_mode()
@@ -114,21 +117,19 @@ class MTLObjective(Objective):
         return gather_rows(len(tokens), ctx.rank, ctx.world, logits.argmax(-1).cpu().numpy())
 
     def evaluate(self, model: RetrofitModel, ctx: StepContext) -> dict[str, float]:
-        from sklearn.metrics import accuracy_score, f1_score
-
         was = model.training
         model.eval()
-        sets = [("emotion", self.data.dev_tokens, self.data.dev_labels)]
+        sets = [("emotion", self.data.dev_tokens, self.data.dev_labels, self.data.num_classes)]
         if self.mtl.task_dev_tokens is not None and self.mtl.task_dev_labels is not None:
-            sets.append(("task", self.mtl.task_dev_tokens, self.mtl.task_dev_labels))
-        preds = {name: self.predictions(model, tokens, name, ctx) for name, tokens, _ in sets}
+            sets.append(("task", self.mtl.task_dev_tokens, self.mtl.task_dev_labels, len(self.mtl.task_label_names)))
+        preds = {name: self.predictions(model, tokens, name, ctx) for name, tokens, _, _ in sets}
         model.train(was)
         drift = self.drift(model, ctx)
         if ctx.rank != 0:
             return {}
         metrics: dict[str, float] = {}
-        for name, _, labels in sets:
-            pred = preds[name]
-            metrics[f"dev_{name}_accuracy"] = float(accuracy_score(labels, pred))
-            metrics[f"dev_{name}_macro_f1"] = float(f1_score(labels, pred, average="macro"))
+        for name, _, labels, num_classes in sets:
+            scores = classification_scores(labels, preds[name], num_classes)
+            metrics[f"dev_{name}_accuracy"] = scores["accuracy"]
+            metrics[f"dev_{name}_macro_f1"] = scores["macro_f1"]
         return {**metrics, **drift}
