@@ -10,7 +10,6 @@ this block and the README's Layout against it)::
     results
     tune
     methods
-    baselines
     evaluation
     export
     train
@@ -25,7 +24,8 @@ this block and the README's Layout against it)::
 checkpoint format, so that training (dev metrics, checkpoints) and evaluation (test figures,
 fine-tuning checkpoints) and the export all reach them from below; ``train`` holds the objective
 registry, which the export reads for its model card; ``evaluation`` fine-tunes through ``train``;
-``methods`` (the registry of compared methods) runs ``baselines``, ``export`` and ``train`` for ``tune``.
+``methods`` (the registry of compared methods and how each runs) trains through ``train`` and
+exports through ``export`` for ``tune``.
 """
 
 from raysweep.errors import RaysweepError

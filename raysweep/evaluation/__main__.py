@@ -10,12 +10,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from raysweep.errors import cli_errors
+from raysweep.errors import RaysweepError, cli_errors
+from raysweep.evaluation.settings import EvaluationSettings
 from raysweep.evaluation.suite import (
     DEFAULT_PROTOCOLS,
     DEFAULT_TASKS,
     check_results_file,
-    evaluate_model,
+    evaluate_with,
+    parse_list,
     write_results,
 )
 from raysweep.train.preflight import check_writable_parent
@@ -61,27 +63,29 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out).expanduser().resolve()
     check_results_file(out, args.overwrite)
     check_writable_parent(out.parent, "--out")
-    finetune = {
-        "epochs": args.finetune_epochs,
-        "max_steps": args.finetune_max_steps,
-        "num_workers": args.finetune_workers,
-        "lr": args.finetune_lr,
-        "head_lr": args.finetune_head_lr,
-    }
-    results = evaluate_model(
+    settings = EvaluationSettings(
+        tasks=parse_list(args.tasks),
+        protocols=parse_list(args.protocols),
+        limit=args.limit,
+        drift_n=args.drift_n,
+        max_length=args.max_length,
+        finetune_epochs=args.finetune_epochs,
+        finetune_max_steps=args.finetune_max_steps,
+        finetune_lr=args.finetune_lr,
+        finetune_head_lr=args.finetune_head_lr,
+    ).validate()
+    if args.finetune_workers < 1:
+        raise RaysweepError(f"--finetune-workers: {args.finetune_workers} is below 1; use >= 1")
+    results = evaluate_with(
         args.model,
-        args.tasks,
-        args.protocols,
+        settings,
         data_dir=args.data_dir,
         reference_model=args.reference_model,
         seed=args.seed,
-        limit=args.limit,
         pooling=args.pooling,
-        max_length=args.max_length,
-        drift_n=args.drift_n,
-        finetune_options=finetune,
         storage=args.storage,
         address=args.address,
+        finetune_workers=args.finetune_workers,
     )
     write_results(out, results)
     print(f"[raysweep] wrote {out} in {results['wall_s']:.0f} s")

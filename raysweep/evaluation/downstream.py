@@ -30,6 +30,7 @@ from raysweep.models.embed import embed_tokens
 from raysweep.models.encoder import load_tokenizer
 from raysweep.models.retrofit import RetrofitModel
 from raysweep.train.data import prepare_training_data
+from raysweep.train.objectives.ce import ClassifierObjective
 from raysweep.train.training_data import TrainingData
 
 FEW_SHOT_K = (8, 16, 32, 64)
@@ -145,7 +146,7 @@ def finetune(
         {
             "data": {"max_length": max_length},
             "model": {"name": model, "pooling": pooling},
-            "loss": {"objective": "ce"},
+            "loss": {"objective": ClassifierObjective.name},
             "sampler": {"kind": "stratified", "batch_size": batch_size},
             "train": {
                 "epochs": epochs,

@@ -30,8 +30,9 @@ import numpy as np
 
 from raysweep import __version__, atomic
 from raysweep.data.goemotions import LabeledTexts, load_goemotions, resolve_data_dir
-from raysweep.data.tasks import Task, drift_texts, load_task
+from raysweep.data.tasks import Task, check_task_names, drift_texts, load_task
 from raysweep.errors import RaysweepError
+from raysweep.evaluation.settings import EvaluationSettings
 from raysweep.models.embed import embed_texts
 from raysweep.models.encoder import check_model_exists
 
@@ -157,6 +158,7 @@ def evaluate_model(
     if not task_list:
         raise RaysweepError(f"no tasks given; use some of {', '.join(DEFAULT_TASKS)} or csv:PATH:TEXT:LABEL[:SPLIT]")
     specs = [t for t in task_list if t not in (EMOTION, DRIFT)]
+    check_task_names(specs)
     tuned = specs if finetune_tasks is None else parse_list(finetune_tasks)
     stray = [t for t in tuned if t not in specs]
     if stray:
@@ -245,6 +247,49 @@ def evaluate_model(
         out["downstream"][name] = entry
     out["wall_s"] = time.perf_counter() - t0
     return out
+
+
+def evaluate_with(
+    model: str,
+    settings: EvaluationSettings,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    reference_model: str | None = None,
+    seed: int = 0,
+    pooling: str | None = None,
+    storage: str | os.PathLike[str] | None = None,
+    address: str | None = None,
+    finetune_workers: int = 1,
+    finetune_cpus_per_worker: float = 1.0,
+) -> dict[str, Any]:
+    """:func:`evaluate_model` with a study's (or the CLI's) :class:`EvaluationSettings` passed whole:
+    the one place the settings' fields are mapped onto the suite and the fine-tuning protocol."""
+    settings.validate()
+    finetune = {
+        "epochs": settings.finetune_epochs,
+        "max_steps": settings.finetune_max_steps,
+        "lr": settings.finetune_lr,
+        "head_lr": settings.finetune_head_lr,
+        "train_limit": settings.finetune_train_limit,
+        "num_workers": finetune_workers,
+        "cpus_per_worker": finetune_cpus_per_worker,
+    }
+    return evaluate_model(
+        model,
+        settings.tasks,
+        settings.protocols,
+        data_dir=data_dir,
+        reference_model=reference_model,
+        seed=seed,
+        limit=settings.limit,
+        pooling=pooling,
+        max_length=settings.max_length,
+        drift_n=settings.drift_n,
+        finetune_options=finetune,
+        finetune_tasks=settings.finetune_tasks,
+        storage=storage,
+        address=address,
+    )
 
 
 def check_results_file(path: Path, overwrite: bool = False) -> None:

@@ -14,6 +14,8 @@ from raysweep.methods.method import SETTINGS, Method, MethodSpec
 
 PROPOSED = "emo"
 """The method a study searches for (its picks are re-run as this method)."""
+REFERENCE = "plm"
+"""The method every other is compared with (Δ rows in the tables)."""
 
 METHODS: dict[str, Method] = {
     m.name: m

@@ -11,16 +11,19 @@ import numpy as np
 import pandas as pd
 
 from raysweep.config import RetrofitConfig
+from raysweep.methods.method import SETTINGS
+from raysweep.methods.registry import order, parse_method
+from raysweep.methods.run_spec import RunSpec
+from raysweep.results.records import TrialRecord
 from raysweep.tune.space import apply_params
 
-METHOD_ORDER = ["emo", "scl", "tlearn", "mtl", "plm"]
 EMOTION = ["ami", "ari", "fms", "mrr", "p_at_1", "map_at_r"]
 DRIFT = ["delta_emb", "knn_overlap"]
 NA = "-"
 """Written where a setting does not apply to a method (λ of a baseline, say)."""
 
 
-def metric_columns(records: list[dict[str, Any]]) -> list[str]:
+def metric_columns(records: list[TrialRecord]) -> list[str]:
     seen: list[str] = []
     for r in records:
         for k in r["result"]:
@@ -42,32 +45,26 @@ def _downstream_order(column: str) -> tuple:
 
 
 def describe_run(spec: dict[str, Any], base: RetrofitConfig) -> dict[str, Any]:
-    method = spec["method"]
-    cfg = apply_params(base, spec.get("params", {}))
-    row: dict[str, Any] = {"method": method, "config_id": spec["config_id"], "model": cfg.model.name}
-    if method in ("emo", "scl"):
-        row.update(
-            lam=0.0 if method == "scl" else cfg.loss.lam,
-            tau=cfg.loss.tau,
-            head=cfg.model.head,
-            sampler=cfg.sampler.kind,
-            lr=cfg.train.lr,
-        )
-    else:
-        row.update(
-            lam=NA,
-            tau=NA,
-            head=NA,
-            sampler=NA if method == "plm" else "stratified",
-            lr=NA if method == "plm" else cfg.train.lr,
-        )
+    """The run's identity and the settings columns its method fills (``-`` where one does not apply)."""
+    run = RunSpec.from_dict(spec)
+    chosen = parse_method(run.method)
+    cfg = chosen.method.config(apply_params(base, run.params), chosen.arg)
+    values = {
+        "lam": cfg.loss.lam,
+        "tau": cfg.loss.tau,
+        "head": cfg.model.head,
+        "sampler": cfg.sampler.kind,
+        "lr": cfg.train.lr,
+    }
+    row: dict[str, Any] = {"method": run.method, "config_id": run.config_id, "model": cfg.model.name}
+    row.update({k: values[k] if k in chosen.method.settings else NA for k in SETTINGS})
     return row
 
 
-def build_leaderboard(final_trials: list[dict[str, Any]], base: RetrofitConfig) -> pd.DataFrame:
+def build_leaderboard(final_trials: list[TrialRecord], base: RetrofitConfig) -> pd.DataFrame:
     done = [t for t in final_trials if t["status"] == "TERMINATED" and "method" in t["result"]]
     columns = metric_columns(done)
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str], list[TrialRecord]] = {}
     for t in done:
         spec = t["config"]["spec"]
         groups.setdefault((spec["method"], spec["config_id"]), []).append(t)
@@ -86,12 +83,12 @@ def build_leaderboard(final_trials: list[dict[str, Any]], base: RetrofitConfig) 
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    frame["_order"] = frame["method"].map({m: i for i, m in enumerate(METHOD_ORDER)})
+    frame["_order"] = frame["method"].map(order)
     frame = frame.sort_values(["model", "_order", "config_id"]).drop(columns="_order").reset_index(drop=True)
     return frame
 
 
-def build_trials_table(search_trials: list[dict[str, Any]], front_ids: set[str]) -> pd.DataFrame:
+def build_trials_table(search_trials: list[TrialRecord], front_ids: set[str]) -> pd.DataFrame:
     """Every search trial: its parameters, last dev metrics, status, and whether it is on the front."""
     rows = []
     for t in search_trials:

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from raysweep.results.records import TrialRecord
+
 DRIFT = "dev_delta_emb"
 
 
-def usable(trials: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
+def usable(trials: list[TrialRecord], metric: str) -> list[TrialRecord]:
     """Trials that reported the metric and did not diverge."""
     return [t for t in trials if t["result"].get(metric) is not None and not t["result"].get("diverged")]
 
 
-def pareto_front(trials: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
+def pareto_front(trials: list[TrialRecord], metric: str) -> list[TrialRecord]:
     """Non-dominated trials (higher ``metric``, lower Δemb), sorted by Δemb."""
     points = [t for t in usable(trials, metric) if t["result"].get(DRIFT) is not None]
     front = []
@@ -28,7 +30,7 @@ def pareto_front(trials: list[dict[str, Any]], metric: str) -> list[dict[str, An
     return sorted(front, key=lambda t: t["result"][DRIFT])
 
 
-def knee(front: list[dict[str, Any]], metric: str) -> dict[str, Any]:
+def knee(front: list[TrialRecord], metric: str) -> TrialRecord:
     """The front's point nearest the ideal (best metric, least drift), both min-max scaled over the front."""
 
     def scaled(key: str, t: dict[str, Any]) -> float:
@@ -39,7 +41,7 @@ def knee(front: list[dict[str, Any]], metric: str) -> dict[str, Any]:
     return min(front, key=lambda t: (1 - scaled(metric, t)) ** 2 + scaled(DRIFT, t) ** 2)
 
 
-def pick(trials: list[dict[str, Any]], metric: str, n: int, multi_objective: bool) -> list[dict[str, Any]]:
+def pick(trials: list[TrialRecord], metric: str, n: int, multi_objective: bool) -> list[TrialRecord]:
     """``n`` trials spread evenly along the front (multi-objective; one: its knee) or the best by ``metric``; the
     ones that completed every evaluation step are preferred over ones ASHA stopped early."""
     pool = usable(trials, metric)

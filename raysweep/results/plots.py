@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
 
 from raysweep import atomic
 from raysweep.results.pareto import DRIFT, pareto_front, usable
+from raysweep.results.records import TrialRecord
 
 
 def _save(fig, path: Path) -> Path:
@@ -26,7 +26,7 @@ def _pyplot():
     return plt
 
 
-def pareto_plot(trials: list[dict[str, Any]], metric: str, path: Path) -> Path | None:
+def pareto_plot(trials: list[TrialRecord], metric: str, path: Path) -> Path | None:
     points = [t for t in usable(trials, metric) if t["result"].get(DRIFT) is not None]
     if not points:
         return None
@@ -60,7 +60,7 @@ def pareto_plot(trials: list[dict[str, Any]], metric: str, path: Path) -> Path |
     return path
 
 
-def hyperparameter_plot(trials: list[dict[str, Any]], metric: str, path: Path) -> Path | None:
+def hyperparameter_plot(trials: list[TrialRecord], metric: str, path: Path) -> Path | None:
     points = usable(trials, metric)
     keys = [k for k in ("loss.lam", "loss.tau") if any(k in t["config"] for t in points)]
     if not points or not keys:

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypedDict
 
 from raysweep.errors import RaysweepError
+
+
+class TrialRecord(TypedDict):
+    """One Tune trial as every results step reads it (search trials and final runs alike)."""
+
+    trial_id: str
+    status: str
+    """Tune's status: ``TERMINATED``, ``ERROR``, ``RUNNING``, ``PENDING``."""
+    config: dict[str, Any]
+    """The searched parameters (search) or ``{"spec": RunSpec.to_dict()}`` (final runs)."""
+    result: dict[str, Any]
+    """The last reported metrics (non-finite floats as None)."""
+    error: str | None
 
 
 def _clean(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
-def load_trials(experiment_path: str) -> list[dict[str, Any]]:
+def load_trials(experiment_path: str) -> list[TrialRecord]:
     """``trial_id``, ``status``, ``config`` (the searched parameters), ``result`` (last reported) and
     ``error`` of every trial of a Tune experiment; [] if the experiment has not started."""
     from ray.tune import ExperimentAnalysis
@@ -23,7 +36,7 @@ def load_trials(experiment_path: str) -> list[dict[str, Any]]:
         return []
     except Exception as err:  # unreadable state: name the path
         raise RaysweepError(f"cannot read the Tune experiment at {experiment_path} ({err}); check --storage") from None
-    rows = []
+    rows: list[TrialRecord] = []
     for trial in analysis.trials:
         result = {k: _clean(v) for k, v in (trial.last_result or {}).items()}
         error = None

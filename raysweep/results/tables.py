@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-NAMES = {"emo": "Emo", "scl": "SCL (λ=0)", "tlearn": "TLearn", "mtl": "MTL", "plm": "PLM"}
+from raysweep.methods.registry import REFERENCE, parse_method
+
 LOWER_IS_BETTER = {"delta_emb"}
 
 
@@ -31,15 +32,15 @@ def comparison_markdown(board: pd.DataFrame, title: str = "") -> str:
         lines += [f"## {model}", ""]
         header = "| method | λ | τ | head | sampler | seeds | " + " | ".join(metrics) + " |"
         lines += [header, "|" + "---|" * (6 + len(metrics))]
-        plm = group[group["method"] == "plm"]
+        plm = group[group["method"] == REFERENCE]
         for _, row in group.iterrows():
-            name = NAMES.get(row["method"], row["method"]) + (
+            name = parse_method(row["method"]).label + (
                 "" if row["config_id"] in ("base", "c0") else f" [{row['config_id']}]"
             )
             cells = [_fmt(row[f"{m}_mean"], row[f"{m}_std"], row["n_seeds"]) for m in metrics]
             setting = [_short(row[k]) for k in ("lam", "tau", "head", "sampler")]
             lines.append(f"| {name} | " + " | ".join(setting) + f" | {row['n_seeds']} | " + " | ".join(cells) + " |")
-            if row["method"] != "plm" and not plm.empty:
+            if row["method"] != REFERENCE and not plm.empty:
                 base = plm.iloc[0]
                 deltas = []
                 for m in metrics:

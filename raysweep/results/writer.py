@@ -16,10 +16,12 @@ import pandas as pd
 from raysweep import atomic
 from raysweep.config import RetrofitConfig
 from raysweep.errors import RaysweepError
+from raysweep.methods.registry import PROPOSED
+from raysweep.methods.run_spec import RunSpec
 from raysweep.results.leaderboard import build_leaderboard, build_trials_table
 from raysweep.results.pareto import pareto_front
 from raysweep.results.plots import hyperparameter_plot, importance_plot, pareto_plot
-from raysweep.results.records import load_trials
+from raysweep.results.records import TrialRecord, load_trials
 from raysweep.results.tables import comparison_markdown
 
 
@@ -125,13 +127,15 @@ def check_not_shrinking(study_dir: Path, board: pd.DataFrame, trials: pd.DataFra
         )
 
 
-def final_phases(finals: list[dict[str, Any]], models_dir: Path) -> dict[str, Any]:
+def final_phases(finals: list[TrialRecord], models_dir: Path) -> dict[str, Any]:
     """Wall time of the final runs by method, split into training and evaluation (of which fine-tuning),
     from each run's Tune time and its exported ``evaluation.json``; {} where the models are not here."""
     by_method: dict[str, dict[str, float]] = {}
     for trial in finals:
         spec = (trial.get("config") or {}).get("spec") or {}
-        path = models_dir / f"{spec.get('method')}-{spec.get('config_id')}-seed{spec.get('seed')}" / "evaluation.json"
+        if "method" not in spec:
+            continue
+        path = models_dir / RunSpec.from_dict(spec).folder / "evaluation.json"
         total = (trial.get("result") or {}).get("time_total_s")
         if total is None or not path.is_file():
             continue
@@ -146,18 +150,18 @@ def final_phases(finals: list[dict[str, Any]], models_dir: Path) -> dict[str, An
     return {m: {k: round(v, 1) for k, v in row.items()} for m, row in sorted(by_method.items())}
 
 
-def export_best(finals: list[dict[str, Any]], results_dir: Path, metric: str) -> Path | None:
+def export_best(finals: list[TrialRecord], results_dir: Path, metric: str) -> Path | None:
     """Copy the best emo model (configuration with the highest mean ``metric`` over seeds; its
     lowest seed) to ``results/best_model/``, atomically."""
-    emo = [t for t in finals if t["status"] == "TERMINATED" and t["result"].get("method") == "emo"]
+    emo = [t for t in finals if t["status"] == "TERMINATED" and t["result"].get("method") == PROPOSED]
     if not emo:
         return None
-    by_config: dict[str, list[dict[str, Any]]] = {}
+    by_config: dict[str, list[TrialRecord]] = {}
     for t in emo:
         by_config.setdefault(t["result"]["config_id"], []).append(t)
     key = metric.removeprefix("dev_")
 
-    def score(runs: list[dict[str, Any]]) -> float:
+    def score(runs: list[TrialRecord]) -> float:
         return sum(r["result"].get(key, 0.0) or 0.0 for r in runs) / len(runs)
 
     runs = max(by_config.values(), key=score)

@@ -13,7 +13,10 @@ from typing import Any
 
 from raysweep import atomic
 from raysweep.config import RetrofitConfig
-from raysweep.errors import RaysweepError
+from raysweep.evaluation.settings import EvaluationSettings
+from raysweep.methods.method import RunContext
+from raysweep.methods.registry import parse_method
+from raysweep.methods.run_spec import RunSpec
 from raysweep.tune.space import DATA_KEYS, apply_params
 
 WORST = {"dev_p_at_1": 0.0, "dev_ami": -1.0, "dev_map_at_r": 0.0, "dev_mrr": 0.0, "dev_delta_emb": 2.0}
@@ -51,70 +54,51 @@ def final_trial(
     data: dict[str, Any],
     storage: str,
     models_dir: str,
-    evaluation: dict[str, Any],
+    evaluation: EvaluationSettings,
     data_dir: str | None,
-    mtl_task: str,
+    study: Any = None,
 ) -> None:
-    """Train (emo, scl, tlearn, mtl) or take (plm) one model for ``spec`` and evaluate it."""
+    """Run one :class:`RunSpec` (``config["spec"]``): the method's ``run`` trains (or takes) the model,
+    the evaluation suite scores it, and the figures are reported to Tune."""
     from ray import tune
 
-    from raysweep.baselines.mtl import mtl
-    from raysweep.baselines.plm import plm
-    from raysweep.baselines.tlearn import tlearn
-    from raysweep.data.tasks import load_task
-    from raysweep.evaluation.suite import evaluate_model
-    from raysweep.export import export_checkpoint
-    from raysweep.train.launch import fit
+    from raysweep.evaluation.suite import evaluate_with
 
     trial_id = tune.get_context().get_trial_id()
-    spec = config["spec"]
-    method, seed = spec["method"], int(spec["seed"])
-    cfg = apply_params(RetrofitConfig.from_dict(base), spec.get("params", {})).replace(train={"seed": seed})
-    out = Path(models_dir) / f"{method}-{spec['config_id']}-seed{seed}"
-    name = f"final-{trial_id}"
-    if method in ("emo", "scl"):
-        if method == "scl":
-            cfg = cfg.replace(loss={"lam": 0.0})
-        result = fit(cfg, data[data_key(cfg)], name, storage)
-        with result.checkpoint.as_directory() as folder:
-            export_checkpoint(folder, out, extra={"method": method, "run": name})
-    elif method == "tlearn":
-        tlearn(cfg.replace(sampler={"kind": "stratified"}), out, storage, name=name)
-    elif method == "mtl":
-        task = load_task(mtl_task, data_dir)
-        mtl(cfg.replace(sampler={"kind": "stratified"}), task, out, storage, name=name)
-    elif method == "plm":
-        plm(cfg.model.name, out, pooling=cfg.model.pooling)
-    else:
-        raise RaysweepError(f"unknown method {method!r}")
-    figures = evaluate_model(
+    spec = RunSpec.from_dict(config["spec"])
+    chosen = parse_method(spec.method, study)
+    cfg = apply_params(RetrofitConfig.from_dict(base), spec.params).replace(train={"seed": spec.seed})
+    cfg = chosen.method.config(cfg, chosen.arg)
+    out = Path(models_dir) / spec.folder
+    context = RunContext(
+        cfg=cfg,
+        out=out,
+        storage=storage,
+        name=f"final-{trial_id}",
+        data_dir=data_dir,
+        arg=chosen.arg,
+        shared_data=lambda c: data[data_key(c)],
+        label=chosen.key,
+    )
+    chosen.method.run(context)
+    figures = evaluate_with(
         str(out),
-        tasks=evaluation["tasks"],
-        protocols=evaluation["protocols"],
+        evaluation,
         data_dir=data_dir,
         reference_model=cfg.model.name,
-        seed=seed,
-        limit=evaluation["limit"],
+        seed=spec.seed,
         pooling=cfg.model.pooling,
-        max_length=evaluation["max_length"],
-        drift_n=evaluation["drift_n"],
         storage=storage,
-        finetune_options={
-            "epochs": evaluation["finetune_epochs"],
-            "head_lr": evaluation["finetune_head_lr"],
-            "train_limit": evaluation.get("finetune_train_limit"),
-            "num_workers": cfg.train.num_workers,
-            "cpus_per_worker": cfg.train.cpus_per_worker,
-        },
-        finetune_tasks=evaluation.get("finetune_tasks"),
+        finetune_workers=cfg.train.num_workers,
+        finetune_cpus_per_worker=cfg.train.cpus_per_worker,
     )
-    figures["spec"] = spec
+    figures["spec"] = spec.to_dict()
     atomic.write_text(out / "evaluation.json", json.dumps(figures, indent=2))
     tune.report(
         {
-            "method": method,
-            "seed": seed,
-            "config_id": spec["config_id"],
+            "method": spec.method,
+            "seed": spec.seed,
+            "config_id": spec.config_id,
             "model_dir": str(out),
             **flatten_evaluation(figures),
         }

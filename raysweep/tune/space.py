@@ -30,6 +30,7 @@ import yaml
 from raysweep.config import RetrofitConfig
 from raysweep.errors import RaysweepError
 from raysweep.evaluation.settings import EvaluationSettings
+from raysweep.methods.registry import BASELINES, parse_method
 from raysweep.rules import check_fields, one_of, ranged
 from raysweep.tune.distributions import Distribution, covering_combinations, parse_distribution
 from raysweep.tune.distributions.checks import check_type as _check_type
@@ -48,7 +49,6 @@ DATA_KEYS = (
 """Keys that change the prepared training data (tokens, frozen targets): only categorical distributions
 (choice, fixed) may search them."""
 EMOTION_METRICS = ("dev_p_at_1", "dev_ami", "dev_map_at_r", "dev_mrr")
-BASELINES = ("plm", "scl", "tlearn", "mtl")
 
 
 @dataclass
@@ -98,10 +98,18 @@ class StudySettings:
             f"{mc!r} is neither 'auto' nor a positive integer",
             "use auto or e.g. 2",
         )
-        bad = [b for b in self.baselines if b not in BASELINES]
-        _require(
-            not bad, where, "study.baselines", f"unknown baseline {bad[:1]}", f"use some of {', '.join(BASELINES)}"
-        )
+        for key in self.baselines:
+            try:
+                chosen = parse_method(key, self)
+            except RaysweepError as err:
+                raise RaysweepError(f"{where}: study.baselines: {err}") from None
+            _require(
+                chosen.method.name in BASELINES,
+                where,
+                "study.baselines",
+                f"unknown baseline {key!r}",
+                f"use some of {', '.join(BASELINES)}",
+            )
         _require(
             not self.multi_objective or self.drift_texts > 10,
             where,

@@ -13,11 +13,13 @@ The Optuna study lives in ``RESULTS/NAME/optuna.db`` (sqlite) so ``optuna-dashbo
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from raysweep.errors import RaysweepError
+from raysweep.methods.registry import PROPOSED, parse_method
+from raysweep.methods.run_spec import RunSpec
 from raysweep.tune.driver import data_key, final_trial, search_trial
 from raysweep.tune.resources import TRIAL_CPU, ResourcePlan
 from raysweep.tune.space import SearchSpace
@@ -139,19 +141,19 @@ def run_search(space: SearchSpace, paths: StudyPaths, plan: ResourcePlan, data: 
 
 
 def final_specs(space: SearchSpace, picks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every final run: each picked configuration (emo) x seeds, and each baseline x seeds."""
-    seeds = range(space.study.seeds)
-    specs = [
-        {"method": "emo", "config_id": f"c{i}", "params": p, "seed": s} for i, p in enumerate(picks) for s in seeds
-    ]
-    for b in space.study.baselines:
-        if b == "scl":
-            specs += [{"method": "scl", "config_id": "c0", "params": picks[0], "seed": s} for s in seeds]
-        elif b == "plm":
-            specs.append({"method": "plm", "config_id": "base", "params": {}, "seed": 0})
+    """Every final run, planned from the method records: the proposed method once per pick, each
+    baseline that re-runs a pick (SCL) on the first pick, every other baseline once; each with
+    seeds 0..K-1 unless the method is not seeded (PLM: once)."""
+    specs: list[RunSpec] = []
+    for key in [PROPOSED, *space.study.baselines]:
+        method = parse_method(key, space.study).method
+        seeds = range(space.study.seeds if method.seeded else 1)
+        if method.from_pick:
+            chosen = list(enumerate(picks)) if key == PROPOSED else [(0, picks[0])]
+            specs += [RunSpec(key, f"c{i}", p, s) for i, p in chosen for s in seeds]
         else:
-            specs += [{"method": b, "config_id": "base", "params": {}, "seed": s} for s in seeds]
-    return specs
+            specs += [RunSpec(key, "base", {}, s) for s in seeds]
+    return [spec.to_dict() for spec in specs]
 
 
 def run_finals(
@@ -174,9 +176,9 @@ def run_finals(
             data=data,
             storage=paths.root,
             models_dir=str(paths.local_study / "models"),
-            evaluation=asdict(space.evaluation),
+            evaluation=space.evaluation,
             data_dir=data_dir,
-            mtl_task=space.study.mtl_task,
+            study=space.study,
         ),
         {"CPU": TRIAL_CPU},
     )

@@ -22,13 +22,13 @@ import yaml
 from torch import nn
 
 from raysweep import config as config_mod
-from raysweep.baselines.mtl import mtl_training_data
 from raysweep.config import DataConfig, LossConfig, ModelConfig, RetrofitConfig, SamplerConfig, TrainConfig
 from raysweep.data.tasks import load_task
 from raysweep.errors import RaysweepError
 from raysweep.evaluation import downstream
 from raysweep.export import model_card
 from raysweep.losses.supcon_vsp import LossTerms
+from raysweep.methods.mtl import mtl_training_data
 from raysweep.metrics.classification import classification_scores
 from raysweep.models.retrofit import RetrofitModel
 from raysweep.samplers import build_sampler

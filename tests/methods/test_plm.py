@@ -6,8 +6,8 @@ import json
 
 import torch
 
-from raysweep.baselines.plm import plm
 from raysweep.evaluation.suite import model_record
+from raysweep.methods.plm import plm
 from raysweep.models.encoder import load_encoder
 
 

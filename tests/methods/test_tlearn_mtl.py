@@ -7,11 +7,11 @@ import pytest
 import task_fixtures
 from safetensors.torch import load_file
 
-from raysweep.baselines.mtl import mtl
-from raysweep.baselines.tlearn import tlearn
 from raysweep.config import RetrofitConfig
 from raysweep.data.tasks import load_task
 from raysweep.evaluation.suite import evaluate_model, model_record
+from raysweep.methods.mtl import mtl
+from raysweep.methods.tlearn import tlearn
 
 tiny_tasks_dir = pytest.fixture(scope="session")(task_fixtures.tiny_tasks_dir)
 
