@@ -61,9 +61,18 @@ def describe_run(spec: dict[str, Any], base: RetrofitConfig) -> dict[str, Any]:
     return row
 
 
-def build_leaderboard(final_trials: list[TrialRecord], base: RetrofitConfig) -> pd.DataFrame:
+def build_leaderboard(
+    final_trials: list[TrialRecord],
+    base: RetrofitConfig,
+    p_values: dict[tuple[str, str, str], float] | None = None,
+) -> pd.DataFrame:
+    """One row per (model, method, configuration): settings, seeds, and per metric its mean and std
+    over seeds and, given ``p_values`` (``(method, config_id, metric) -> p``, see
+    :mod:`raysweep.results.comparisons`), the Holm-adjusted p-value of the paired test against PLM;
+    ``*_collapsed`` columns give the share of seeds whose classifier predicted one class only."""
     done = [t for t in final_trials if t["status"] == "TERMINATED" and "method" in t["result"]]
     columns = metric_columns(done)
+    collapsed = sorted({k for t in done for k in t["result"] if k.endswith("_collapsed")})
     groups: dict[tuple[str, str], list[TrialRecord]] = {}
     for t in done:
         spec = t["config"]["spec"]
@@ -78,6 +87,11 @@ def build_leaderboard(final_trials: list[TrialRecord], base: RetrofitConfig) -> 
             values = np.array([t["result"].get(col, np.nan) for t in trials], dtype=float)
             row[f"{col}_mean"] = float(np.nanmean(values)) if np.isfinite(values).any() else np.nan
             row[f"{col}_std"] = float(np.nanstd(values, ddof=1)) if np.isfinite(values).sum() > 1 else 0.0
+            if p_values:
+                row[f"{col}_p"] = p_values.get((row["method"], row["config_id"], col), np.nan)
+        for col in collapsed:
+            values = np.array([t["result"].get(col, np.nan) for t in trials], dtype=float)
+            row[col] = float(np.nanmean(values)) if np.isfinite(values).any() else np.nan
         row["trial_ids"] = ";".join(t["trial_id"] for t in trials)
         rows.append(row)
     frame = pd.DataFrame(rows)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from raysweep.methods.registry import REFERENCE, parse_method
+from raysweep.results.comparisons import ALPHA, CORRECTION, TEST_NAME
 
 LOWER_IS_BETTER = {"delta_emb"}
 
@@ -20,12 +21,19 @@ def comparison_markdown(board: pd.DataFrame, title: str = "") -> str:
     if board.empty:
         return f"# {title or 'Comparison'}\n\nNo finished final runs yet.\n"
     metrics = [c[: -len("_mean")] for c in board.columns if c.endswith("_mean") and _shown(c[: -len("_mean")])]
+    tested = any(c.endswith("_p") for c in board.columns)
+    marker = (
+        f"`*` marks a delta whose test rejects no difference at α = {ALPHA:g}: {TEST_NAME}, p-values adjusted "
+        f"by {CORRECTION} (every test, with its interval, in comparisons.csv)"
+        if tested
+        else "no per-example outputs were saved for these runs, so no delta is tested (no `*`)"
+    )
     lines = [
         f"# {title or 'Comparison'}",
         "",
-        "Mean ± std over seeds (std omitted for one seed). Δ rows: difference to PLM; `*` marks a delta "
-        "larger than the two methods' seed spreads added together (std_method + std_PLM), i.e. one that "
-        "exceeds the seed noise. For Δemb lower is better; for every other column higher is better.",
+        "Mean ± std over seeds (std omitted for one seed). Δ rows: difference to PLM; " + marker + ". `†`: "
+        "a figure from a classifier that predicted one class only (in some seed). For Δemb lower is "
+        "better; for every other column higher is better.",
         "",
     ]
     for model, group in board.groupby("model", sort=False):
@@ -37,7 +45,7 @@ def comparison_markdown(board: pd.DataFrame, title: str = "") -> str:
             name = parse_method(row["method"]).label + (
                 "" if row["config_id"] in ("base", "c0") else f" [{row['config_id']}]"
             )
-            cells = [_fmt(row[f"{m}_mean"], row[f"{m}_std"], row["n_seeds"]) for m in metrics]
+            cells = [_fmt(row[f"{m}_mean"], row[f"{m}_std"], row["n_seeds"]) + _collapsed(row, m) for m in metrics]
             setting = [_short(row[k]) for k in ("lam", "tau", "head", "sampler")]
             lines.append(f"| {name} | " + " | ".join(setting) + f" | {row['n_seeds']} | " + " | ".join(cells) + " |")
             if row["method"] != REFERENCE and not plm.empty:
@@ -45,13 +53,24 @@ def comparison_markdown(board: pd.DataFrame, title: str = "") -> str:
                 deltas = []
                 for m in metrics:
                     d = row[f"{m}_mean"] - base[f"{m}_mean"]
-                    spread = row[f"{m}_std"] + base[f"{m}_std"]
-                    mark = "*" if pd.notna(d) and abs(d) > spread and row["n_seeds"] > 1 else ""
+                    p = row.get(f"{m}_p", float("nan"))
+                    mark = "*" if pd.notna(d) and pd.notna(p) and float(p) < ALPHA else ""
                     # +0.000 for a zero however it rounds (-0.000 from float noise reads as a loss)
                     deltas.append("–" if pd.isna(d) else f"{d:+.3f}".replace("-0.000", "+0.000") + mark)
                 lines.append("| Δ vs PLM | | | | | | " + " | ".join(deltas) + " |")
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _collapsed(row: pd.Series, metric: str) -> str:
+    """``†`` when the figure comes from a classifier that predicted one class only in some seed."""
+    stem = metric.removesuffix("_f1")
+    task, _, rest = stem.partition("_")
+    for column in (f"{stem}_collapsed", f"{task}_{rest.split('_')[0]}_collapsed"):
+        value = row.get(column)
+        if value is not None and pd.notna(value) and float(value) > 0:
+            return " †"
+    return ""
 
 
 def _shown(metric: str) -> bool:

@@ -18,7 +18,8 @@ from raysweep.config import RetrofitConfig
 from raysweep.errors import RaysweepError
 from raysweep.methods.registry import PROPOSED
 from raysweep.methods.run_spec import RunSpec
-from raysweep.results.leaderboard import build_leaderboard, build_trials_table
+from raysweep.results.comparisons import compare, p_vs_reference
+from raysweep.results.leaderboard import build_leaderboard, build_trials_table, describe_run
 from raysweep.results.pareto import pareto_front
 from raysweep.results.plots import hyperparameter_plot, importance_plot, pareto_plot
 from raysweep.results.records import TrialRecord, load_trials
@@ -58,9 +59,10 @@ def write_results(
             "final/); check --storage and --name; the results files were left as they are"
         )
     front = {t["trial_id"] for t in pareto_front(search, metric)}
-    board = build_leaderboard(finals, base)
-    trials = build_trials_table(search, front)
     study_dir = results_dir / name
+    tests = compare(finals, study_dir / "models", lambda spec: describe_run(spec, base)["model"])
+    board = build_leaderboard(finals, base, p_vs_reference(tests))
+    trials = build_trials_table(search, front)
     check_not_shrinking(study_dir, board, trials, study_root)
     written: dict[str, Path] = {}
     with locked(results_dir):
@@ -73,6 +75,9 @@ def write_results(
             atomic.write_text(files["leaderboard"], board.to_csv(index=False, float_format="%.6g"))
             atomic.write_text(files["trials"], trials.to_csv(index=False, float_format="%.6g"))
             atomic.write_text(files["comparison"], comparison_markdown(board, f"raysweep study {name}"))
+            if not tests.empty:
+                files["comparisons"] = folder / "comparisons.csv"
+                atomic.write_text(files["comparisons"], tests.to_csv(index=False, float_format="%.6g"))
             written.update({f"{folder.name}/{k}": v for k, v in files.items()})
             for key, path in (
                 ("pareto", pareto_plot(search, metric, folder / "pareto.png")),

@@ -67,4 +67,8 @@ def test_leaderboard_aggregates_seeds_and_marks_deltas() -> None:
     assert emo["lam"] == 2.0 and emo["seeds"] == "0;1" and emo["trial_ids"] == "1;2"
     assert board.iloc[2]["lam"] == "-" and board.iloc[2]["ami_std"] == 0.0
     md = comparison_markdown(board, "t")
-    assert "| Δ vs PLM |" in md and "+0.220*" in md  # emo - plm AMI, beyond the seed spread
+    assert "| Δ vs PLM |" in md and "+0.220 |" in md and "no delta is tested" in md  # no p-values: no marker
+    tested = build_leaderboard(finals, RetrofitConfig(), {("emo", "c0", "ami"): 0.001, ("tlearn", "base", "ami"): 0.2})
+    assert tested.iloc[0]["ami_p"] == 0.001 and pd.isna(tested.iloc[2]["ami_p"])
+    md = comparison_markdown(tested, "t")
+    assert "+0.220*" in md and "+0.110 |" in md and "Holm" in md and "paired bootstrap" in md

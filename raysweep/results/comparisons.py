@@ -1,0 +1,170 @@
+"""Paired comparisons of a study's final runs, the tests behind the markers of ``comparison.md``.
+
+For each model name of the study, every method is compared with PLM (the reference), and the
+proposed method (Emo) with every other trained method (SCL on the same configuration, TLearn, each
+MTL), on every figure both have, with :func:`raysweep.metrics.paired.paired_test` (a paired
+bootstrap over the evaluation examples with training seeds as a second level) on the per-example
+outputs each run saved (``evaluation.npz``, see ``results/README.md``). The p-values are adjusted
+with Holm's step-down procedure over all comparisons of one model; ``comparisons.csv`` holds every
+row, and the leaderboard carries each method's Holm-adjusted p-value against PLM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from raysweep.methods.registry import PROPOSED, REFERENCE, parse_method
+from raysweep.methods.run_spec import RunSpec
+from raysweep.metrics.paired import holm, mean_of, paired_test
+from raysweep.results.records import TrialRecord
+
+ARRAYS = "evaluation.npz"
+TEST_NAME = "paired bootstrap over evaluation examples with training seeds as a second level (Welch df)"
+CORRECTION = "Holm over all comparisons of a model"
+ALPHA = 0.05
+
+
+def _clustering(score: Callable[[np.ndarray, np.ndarray], float]) -> Callable[..., float]:
+    return lambda labels, clusters: float(score(labels, clusters))
+
+
+def macro_f1(labels: np.ndarray, pred: np.ndarray, classes: int) -> float:
+    """Macro-F1 over ``classes`` classes, a class never predicted nor present counting 0 (scikit-learn's
+    ``f1_score(labels=range(classes), average="macro", zero_division=0)``), from one ``bincount``: the
+    bootstrap recomputes it thousands of times."""
+    confusion = np.bincount(labels * classes + pred, minlength=classes * classes).reshape(classes, classes)
+    tp = np.diag(confusion).astype(float)
+    denominator = confusion.sum(0) + confusion.sum(1)
+    f1 = np.divide(2 * tp, denominator, out=np.zeros(classes), where=denominator > 0)
+    return float(f1.mean())
+
+
+class MacroF1:
+    """The statistic of a probe / fine-tune / few-shot column: macro-F1, averaged over prediction
+    columns (the few-shot draws), over a fixed number of classes."""
+
+    def __init__(self, classes: int) -> None:
+        self.classes = classes
+
+    def __call__(self, labels: np.ndarray, pred: np.ndarray) -> float:
+        columns = pred if pred.ndim == 2 else pred[:, None]
+        return float(np.mean([macro_f1(labels, columns[:, j], self.classes) for j in range(columns.shape[1])]))
+
+
+def statistic_for(column: str, classes: int = 2) -> tuple[list[str], Callable[..., float]] | None:
+    """The npz keys and the function that recompute a leaderboard column from per-example outputs."""
+    from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score, fowlkes_mallows_score
+
+    clustering = {"ami": adjusted_mutual_info_score, "ari": adjusted_rand_score, "fms": fowlkes_mallows_score}
+    if column in clustering:
+        return ["emotion/labels", "emotion/clusters"], _clustering(clustering[column])
+    means = {
+        "mrr": "emotion/rr",
+        "p_at_1": "emotion/p_at_1",
+        "map_at_r": "emotion/ap_at_r",
+        "delta_emb": "drift/distance",
+        "knn_overlap": "drift/overlap",
+    }
+    if column in means:
+        return [means[column]], mean_of
+    task, _, rest = column.partition("_")
+    if rest == "probe_f1":
+        return [f"{task}/test_labels", f"{task}/probe/pred"], MacroF1(classes)
+    if rest == "finetune_f1":
+        return [f"{task}/test_labels", f"{task}/finetune/pred"], MacroF1(classes)
+    if rest.startswith("fewshot_") and rest.endswith("_f1"):
+        shot = rest[len("fewshot_") : -len("_f1")]
+        return [f"{task}/test_labels", f"{task}/fewshot/{shot}/pred"], MacroF1(classes)
+    return None
+
+
+def load_arrays(model_dir: Path) -> dict[str, np.ndarray] | None:
+    """A run's per-example outputs with the example on the first axis; None when it saved none."""
+    path = Path(model_dir) / ARRAYS
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as saved:
+        arrays = {k: saved[k] for k in saved.files}
+    for k, v in arrays.items():  # few-shot predictions are stored draws x examples
+        if "/fewshot/" in k and v.ndim == 2:
+            arrays[k] = v.T
+    return arrays
+
+
+def compare(
+    finals: list[TrialRecord], models_dir: Path, model_of: Callable[[dict[str, Any]], str], n_boot: int = 200
+) -> pd.DataFrame:
+    """Every comparison row: model, method, config_id, versus (method, config_id), metric, delta, CI,
+    p and Holm-adjusted p; empty when the runs saved no per-example outputs."""
+    groups: dict[tuple[str, str, str], list[dict[str, np.ndarray]]] = {}
+    columns: set[str] = set()
+    for trial in finals:
+        if trial["status"] != "TERMINATED" or "method" not in trial["result"]:
+            continue
+        spec = RunSpec.from_dict(trial["config"]["spec"])
+        arrays = load_arrays(models_dir / spec.folder)
+        if arrays is None:
+            continue
+        groups.setdefault((model_of(trial["config"]["spec"]), spec.method, spec.config_id), []).append(arrays)
+        columns |= {k for k, v in trial["result"].items() if isinstance(v, (int, float))}
+    rows: list[dict[str, Any]] = []
+    for (model, method, config_id), runs in sorted(groups.items()):
+        for (other_model, other, other_config), others in sorted(groups.items()):
+            if other_model != model or (other, other_config) == (method, config_id):
+                continue
+            versus_reference = other.partition(":")[0] == REFERENCE and method.partition(":")[0] != REFERENCE
+            proposed_vs_trained = (
+                method == PROPOSED
+                and other.partition(":")[0] != REFERENCE
+                and parse_method(other).method.objective is not None
+                and (not parse_method(other).method.from_pick or other_config == config_id)
+            )
+            if not (versus_reference or proposed_vs_trained):
+                continue
+            for column in sorted(columns):
+                found = statistic_for(column)
+                if found is None or not all(k in run for run in (*runs, *others) for k in found[0]):
+                    continue
+                keys, statistic = found
+                if isinstance(statistic, MacroF1):
+                    arrays = [r[k] for r in (*runs, *others) for k in keys]
+                    statistic = MacroF1(int(max(a.max() for a in arrays)) + 1)
+                result = paired_test(
+                    statistic, [[r[k] for k in keys] for r in runs], [[r[k] for k in keys] for r in others], n_boot
+                )
+                rows.append(
+                    {
+                        "model": model,
+                        "method": method,
+                        "config_id": config_id,
+                        "versus": other,
+                        "versus_config_id": other_config,
+                        "metric": column,
+                        "delta": result.delta,
+                        "ci_low": result.ci_low,
+                        "ci_high": result.ci_high,
+                        "p": result.p_value,
+                        "n_seeds": len(runs),
+                        "versus_n_seeds": len(others),
+                    }
+                )
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame["p_holm"] = np.nan
+    for _, index in frame.groupby("model").groups.items():
+        frame.loc[index, "p_holm"] = holm(frame.loc[index, "p"].tolist())
+    return frame
+
+
+def p_vs_reference(comparisons: pd.DataFrame) -> dict[tuple[str, str, str], float]:
+    """``(method, config_id, metric) -> Holm-adjusted p`` of each method against PLM."""
+    if comparisons.empty:
+        return {}
+    vs = comparisons[comparisons["versus"].str.partition(":")[0] == REFERENCE]
+    return {(r.method, r.config_id, r.metric): float(r.p_holm) for r in vs.itertuples()}

@@ -1,0 +1,68 @@
+"""Paired comparisons from the runs' per-example outputs: which pairs are tested, the Holm-adjusted
+p-values, and the fast macro-F1 the bootstrap uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import f1_score
+
+from raysweep.methods.run_spec import RunSpec
+from raysweep.results.comparisons import compare, macro_f1, p_vs_reference
+
+
+def test_fast_macro_f1_equals_scikit_learn() -> None:
+    rng = np.random.default_rng(0)
+    for classes in (2, 3, 7):
+        labels = rng.integers(0, classes - 1, 200)  # the last class never occurs
+        pred = rng.integers(0, classes, 200)
+        expected = f1_score(labels, pred, labels=list(range(classes)), average="macro", zero_division=0)
+        assert abs(macro_f1(labels, pred, classes) - expected) < 1e-12
+
+
+def write_run(models: Path, method: str, config_id: str, seed: int, p_at_1: np.ndarray, sst2: np.ndarray) -> dict:
+    spec = RunSpec(method, config_id, {}, seed)
+    folder = models / spec.folder
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(seed + 100 * len(method))
+    labels = np.arange(300) % 6
+    np.savez(
+        folder / "evaluation.npz",
+        **{
+            "emotion/labels": labels,
+            "emotion/clusters": np.where(rng.random(300) < 0.5, labels, rng.integers(0, 6, 300)),
+            "emotion/p_at_1": p_at_1,
+            "sst2/test_labels": np.arange(300) % 2,
+            "sst2/probe/pred": sst2,
+        },
+    )
+    result = {"method": method, "p_at_1": float(p_at_1.mean()), "ami": 0.1, "sst2_probe_f1": 0.5}
+    return {"trial_id": spec.folder, "status": "TERMINATED", "config": {"spec": spec.to_dict()}, "result": result}
+
+
+def test_every_method_against_plm_and_emo_against_the_trained_ones(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    hard = rng.random(300)  # example difficulty, shared by every method
+    truth = np.arange(300) % 2
+
+    def hits(rate: float) -> np.ndarray:
+        return (rng.random(300) * 0.3 + hard * 0.7 < rate).astype(float)
+
+    def probe(rate: float) -> np.ndarray:
+        return np.where(rng.random(300) < rate, truth, 1 - truth)
+
+    finals = [write_run(tmp_path, "emo", "c0", s, hits(0.8), probe(0.8)) for s in range(3)]
+    finals += [write_run(tmp_path, "scl", "c0", s, hits(0.8), probe(0.8)) for s in range(3)]
+    finals += [write_run(tmp_path, "tlearn", "base", s, hits(0.5), probe(0.8)) for s in range(2)]
+    finals += [write_run(tmp_path, "plm", "base", 0, hits(0.3), probe(0.8))]
+    table = compare(finals, tmp_path, lambda spec: "m", n_boot=100)
+    pairs = set(zip(table["method"], table["versus"], strict=True))
+    assert pairs == {("emo", "plm"), ("scl", "plm"), ("tlearn", "plm"), ("emo", "scl"), ("emo", "tlearn")}
+    assert set(table["metric"]) == {"p_at_1", "ami", "sst2_probe_f1"}
+    p = p_vs_reference(table)
+    assert p[("emo", "c0", "p_at_1")] < 0.001 and p[("tlearn", "base", "p_at_1")] < 0.05
+    assert p[("emo", "c0", "sst2_probe_f1")] > 0.05  # planted no difference
+    emo_scl = table[(table["method"] == "emo") & (table["versus"] == "scl") & (table["metric"] == "p_at_1")]
+    assert emo_scl["p_holm"].iloc[0] > 0.05
+    assert (table["p_holm"] >= table["p"] - 1e-12).all()
