@@ -79,3 +79,27 @@ def test_small_files_only() -> None:
     files = files or [p for p in REFERENCE.rglob("*") if p.is_file() and "models" not in p.parts]
     assert files and all(p.stat().st_size < 1_000_000 for p in files)
     assert not [p for p in files if p.suffix in (".safetensors", ".bin", ".pt", ".db")]
+
+
+def test_readme_table_is_the_leaderboard(board: pd.DataFrame) -> None:
+    """Every cell of the README's reference table is the committed leaderboard's figure (3 decimals)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8").split("## What the reference study shows", 1)[1]
+    rows = [line for line in text.split("\n## ", 1)[0].splitlines() if line.startswith("| ")]
+    header = [c.strip() for c in rows[0].strip("|").split("|")]
+    columns = {
+        "AMI": "ami", "P@1": "p_at_1", "MAP@R": "map_at_r", "Δemb ↓": "delta_emb", "kNN overlap": "knn_overlap",
+        "SST-2 probe": "sst2_probe_f1", "SST-2 8-shot": "sst2_fewshot_k8_f1", "SST-2 64-shot": "sst2_fewshot_k64_f1",
+        "SST-2 fine-tune": "sst2_finetune_f1", "iSarcasm probe": "isarcasm_probe_f1", "irony probe": "irony_probe_f1",
+    }  # fmt: skip
+    methods = {"Emo": "emo", "SCL (λ=0)": "scl", "TLearn": "tlearn", "MTL (irony)": "mtl", "PLM ([CLS])": "plm"}
+    checked = 0
+    for line in rows[1:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        row = board[board["method"] == methods[cells[0]]].iloc[0]
+        for name, cell in zip(header[1:], cells[1:], strict=True):
+            mean, _, std = cell.partition(" ± ")
+            assert float(mean) == pytest.approx(row[f"{columns[name]}_mean"], abs=6e-4), (cells[0], name)
+            if std:
+                assert float(std) == pytest.approx(row[f"{columns[name]}_std"], abs=6e-4), (cells[0], name)
+            checked += 1
+    assert checked == 5 * len(columns)
