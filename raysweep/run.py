@@ -62,16 +62,16 @@ def load(args: argparse.Namespace):
 def preflight_study(space, data_dir: str | None) -> None:
     """Everything a user can get wrong, checked before Ray starts: data, models, samplers, tasks."""
     from raysweep.data.tasks import load_tasks
-    from raysweep.methods.registry import parse_method
+    from raysweep.methods.registry import expand
     from raysweep.train.preflight import preflight
 
     for variant in space.data_variants():
         preflight(space.config_for(variant))
     tasks = [t for t in space.evaluation.tasks if t not in ("emotion", "drift")]
     for key in space.study.baselines:  # a method trained jointly with a task (MTL) needs that task too
-        chosen = parse_method(key, space.study)
-        if chosen.method.arg == "task" and chosen.arg and chosen.arg not in tasks:
-            tasks.append(chosen.arg)
+        for chosen in expand(key, space.study, tasks):
+            if chosen.method.arg == "task" and chosen.arg and chosen.arg not in tasks:
+                tasks.append(chosen.arg)
     load_tasks(tasks, data_dir)
 
 

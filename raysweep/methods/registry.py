@@ -93,6 +93,16 @@ def parse_method(spec: str, study: object | None = None) -> MethodSpec:
     return MethodSpec(method, arg or None)
 
 
+def expand(spec: str, study: object | None = None, tasks: list[str] | None = None) -> list[MethodSpec]:
+    """The runs a spec in ``study.baselines`` stands for: itself, or — for a method trained with a task
+    (MTL) given without one and no study default — one spec per downstream task in ``tasks``, since
+    MTL is trained jointly with the task it is scored on."""
+    chosen = parse_method(spec, study)
+    if chosen.method.arg == "task" and chosen.arg is None:
+        return [MethodSpec(chosen.method, task) for task in tasks or []]
+    return [chosen]
+
+
 def order(spec_key: str) -> int:
     """Where a method's rows go in tables (the registry's order)."""
     return list(METHODS).index(spec_key.partition(":")[0]) if spec_key.partition(":")[0] in METHODS else len(METHODS)

@@ -83,6 +83,19 @@ def statistic_for(column: str, classes: int = 2) -> tuple[list[str], Callable[..
     return None
 
 
+def own_task(method: str, column: str) -> bool:
+    """False for a downstream column of another task than the one a task-trained method (``mtl:TASK``)
+    was trained with: an MTL model is shown and compared on its own task only."""
+    from raysweep.data.tasks import task_name
+
+    chosen = parse_method(method)
+    found = statistic_for(column)
+    if chosen.method.arg != "task" or not chosen.arg or found is None:
+        return True
+    first = found[0][0]
+    return first.startswith(("emotion/", "drift/")) or first.split("/")[0] == task_name(chosen.arg)
+
+
 def load_arrays(model_dir: Path) -> dict[str, np.ndarray] | None:
     """A run's per-example outputs with the example on the first axis; None when it saved none."""
     path = Path(model_dir) / ARRAYS
@@ -128,6 +141,8 @@ def compare(
                 continue
             for column in sorted(columns):
                 found = statistic_for(column)
+                if not (own_task(method, column) and own_task(other, column)):
+                    continue
                 if found is None or not all(k in run for run in (*runs, *others) for k in found[0]):
                     continue
                 keys, statistic = found

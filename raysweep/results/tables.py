@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from raysweep.methods.registry import REFERENCE, parse_method
-from raysweep.results.comparisons import ALPHA, CORRECTION, TEST_NAME
+from raysweep.results.comparisons import ALPHA, CORRECTION, TEST_NAME, own_task
 
 LOWER_IS_BETTER = {"delta_emb"}
 
@@ -33,7 +33,7 @@ def comparison_markdown(board: pd.DataFrame, title: str = "") -> str:
         "",
         "Mean ± std over seeds (std omitted for one seed). Δ rows: difference to PLM; " + marker + ". `†`: "
         "a figure from a classifier that predicted one class only (in some seed). For Δemb lower is "
-        "better; for every other column higher is better.",
+        "better; for every other column higher is better. `·`: an MTL model on another task than its own.",
         "",
     ]
     for model, group in board.groupby("model", sort=False):
@@ -45,13 +45,21 @@ def comparison_markdown(board: pd.DataFrame, title: str = "") -> str:
             name = parse_method(row["method"]).label + (
                 "" if row["config_id"] in ("base", "c0") else f" [{row['config_id']}]"
             )
-            cells = [_fmt(row[f"{m}_mean"], row[f"{m}_std"], row["n_seeds"]) + _collapsed(row, m) for m in metrics]
+            cells = [
+                _fmt(row[f"{m}_mean"], row[f"{m}_std"], row["n_seeds"]) + _collapsed(row, m)
+                if own_task(row["method"], m)
+                else "·"
+                for m in metrics
+            ]
             setting = [_short(row[k]) for k in ("lam", "tau", "head", "sampler")]
             lines.append(f"| {name} | " + " | ".join(setting) + f" | {row['n_seeds']} | " + " | ".join(cells) + " |")
             if row["method"] != REFERENCE and not plm.empty:
                 base = plm.iloc[0]
                 deltas = []
                 for m in metrics:
+                    if not own_task(row["method"], m):
+                        deltas.append("·")
+                        continue
                     d = row[f"{m}_mean"] - base[f"{m}_mean"]
                     p = row.get(f"{m}_p", float("nan"))
                     mark = "*" if pd.notna(d) and pd.notna(p) and float(p) < ALPHA else ""

@@ -76,6 +76,8 @@ def connect(address: str | None = None, num_cpus: int | None = None, **kwargs) -
     """``ray.init`` on ``address`` (None: a fresh local cluster); returns the cluster's resources."""
     import ray
 
+    if address not in (None, "local"):
+        probe_address(address)  # an address that cannot answer is refused even if Ray is already up here
     if ray.is_initialized():
         return dict(ray.cluster_resources())
     env = {
@@ -97,7 +99,6 @@ def connect(address: str | None = None, num_cpus: int | None = None, **kwargs) -
                 **kwargs,
             )
         else:
-            probe_address(address)
             ray.init(address=address, runtime_env=runtime_env, **kwargs)
     except ConnectionError as err:
         raise RaysweepError(

@@ -76,7 +76,9 @@ class StudySettings:
     pareto_picks: int = ranged(1, ge=1, fix="use e.g. pareto_picks: 2")
     """How many configurations spread along the Pareto front (or the best, single-objective) to re-run."""
     baselines: list[str] = field(default_factory=lambda: list(BASELINES))
-    mtl_task: str = "irony"
+    mtl_task: str | None = None
+    """The task a bare ``mtl`` in ``baselines`` trains with; None: one MTL per downstream task of the
+    evaluation (``mtl:sst2``, ``mtl:isarcasm``, ...), each scored on its own task."""
 
     def validate(self, where: str) -> None:
         try:

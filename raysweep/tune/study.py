@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from raysweep.errors import RaysweepError
-from raysweep.methods.registry import PROPOSED, parse_method
+from raysweep.methods.registry import PROPOSED, expand
 from raysweep.methods.run_spec import RunSpec
 from raysweep.tune.driver import data_key, final_trial, search_trial
 from raysweep.tune.resources import TRIAL_CPU, ResourcePlan
@@ -145,12 +145,13 @@ def final_specs(space: SearchSpace, picks: list[dict[str, Any]]) -> list[dict[st
     baseline that re-runs a pick (SCL) on the first pick, every other baseline once; each with
     seeds 0..K-1 unless the method is not seeded (PLM: once)."""
     specs: list[RunSpec] = []
-    for key in [PROPOSED, *space.study.baselines]:
-        method = parse_method(key, space.study).method
+    keys = [PROPOSED, *space.study.baselines]
+    for chosen in (c for key in keys for c in expand(key, space.study, space.evaluation.downstream)):
+        method, key = chosen.method, chosen.key
         seeds = range(space.study.seeds if method.seeded else 1)
         if method.from_pick:
-            chosen = list(enumerate(picks)) if key == PROPOSED else [(0, picks[0])]
-            specs += [RunSpec(key, f"c{i}", p, s) for i, p in chosen for s in seeds]
+            picked = list(enumerate(picks)) if key == PROPOSED else [(0, picks[0])]
+            specs += [RunSpec(key, f"c{i}", p, s) for i, p in picked for s in seeds]
         else:
             specs += [RunSpec(key, "base", {}, s) for s in seeds]
     return [spec.to_dict() for spec in specs]

@@ -91,3 +91,16 @@ def test_no_method_or_objective_name_outside_its_registry() -> None:
             if text in names and (rel, text) not in PART_NAMES
         ]
     assert not found, "method/objective names written outside the registries:\n" + "\n".join(found)
+
+
+def test_a_bare_mtl_is_one_mtl_per_downstream_task() -> None:
+    from raysweep.methods.registry import expand
+    from raysweep.tune.space import load_space
+    from raysweep.tune.study import final_specs
+
+    assert [c.key for c in expand("mtl", StudySettings(), ["sst2", "irony"])] == ["mtl:sst2", "mtl:irony"]
+    assert [c.key for c in expand("mtl", StudySettings(mtl_task="irony"), ["sst2"])] == ["mtl:irony"]
+    space = load_space("cpu")
+    methods = {s["method"] for s in final_specs(space, [{"loss.lam": 1.0}])}
+    assert {f"mtl:{t}" for t in space.evaluation.downstream} <= methods and "mtl" not in methods
+    assert space.base.model.pooling == "mean"  # MiniLM's own pooling

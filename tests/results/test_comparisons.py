@@ -66,3 +66,11 @@ def test_every_method_against_plm_and_emo_against_the_trained_ones(tmp_path: Pat
     emo_scl = table[(table["method"] == "emo") & (table["versus"] == "scl") & (table["metric"] == "p_at_1")]
     assert emo_scl["p_holm"].iloc[0] > 0.05
     assert (table["p_holm"] >= table["p"] - 1e-12).all()
+
+
+def test_mtl_is_shown_and_compared_on_its_own_task_only() -> None:
+    from raysweep.results.comparisons import own_task
+
+    assert own_task("mtl:irony", "irony_probe_f1") and own_task("mtl:irony", "ami")
+    assert own_task("mtl:irony", "delta_emb") and not own_task("mtl:irony", "sst2_fewshot_k8_f1")
+    assert own_task("mtl", "sst2_probe_f1") and own_task("emo", "sst2_probe_f1")  # no task named: shown
