@@ -120,7 +120,9 @@ def compare(
         if trial["status"] != "TERMINATED" or "method" not in trial["result"]:
             continue
         spec = RunSpec.from_dict(trial["config"]["spec"])
-        arrays = load_arrays(models_dir / spec.folder)
+        recorded = trial["result"].get("model_dir")  # where the run wrote it (a rebuild elsewhere finds it)
+        folder = Path(recorded) if recorded and Path(recorded).is_dir() else models_dir / spec.folder
+        arrays = load_arrays(folder)
         if arrays is None:
             continue
         groups.setdefault((model_of(trial["config"]["spec"]), spec.method, spec.config_id), []).append(arrays)
