@@ -160,11 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     run_search(space, paths, plan, data, args.resume)
     timings["search_s"] = time.perf_counter() - t1
 
-    from raysweep.results.pareto import pick
+    from raysweep.results.pareto import pick_per_model
     from raysweep.results.records import load_trials
 
     search = load_trials(f"{paths.root}/search")
-    picks = pick(search, space.study.metric, space.study.pareto_picks, space.study.multi_objective)
+    picks = pick_per_model(search, space.study.metric, space.study.pareto_picks, space.study.multi_objective)
     if not picks:
         raise RaysweepError(
             f"no search trial of study {name} finished with {space.study.metric}; see {paths.root}/search"

@@ -19,6 +19,8 @@ from raysweep.tune.space import apply_params
 
 EMOTION = ["ami", "ari", "fms", "mrr", "p_at_1", "map_at_r"]
 DRIFT = ["delta_emb", "knn_overlap"]
+BUDGET = ["train_samples"]
+"""Samples each run trained on (steps x global batch): the budgets a comparison must hold equal."""
 NA = "-"
 """Written where a setting does not apply to a method (λ of a baseline, say)."""
 
@@ -31,7 +33,7 @@ def metric_columns(records: list[TrialRecord]) -> list[str]:
                 seen.append(k)
     downstream = sorted(seen, key=_downstream_order)
     present = {k for r in records for k in r["result"]}
-    return [k for k in EMOTION + DRIFT if k in present] + downstream
+    return [k for k in EMOTION + DRIFT if k in present] + downstream + [k for k in BUDGET if k in present]
 
 
 def _downstream_order(column: str) -> tuple:
@@ -73,12 +75,12 @@ def build_leaderboard(
     done = [t for t in final_trials if t["status"] == "TERMINATED" and "method" in t["result"]]
     columns = metric_columns(done)
     collapsed = sorted({k for t in done for k in t["result"] if k.endswith("_collapsed")})
-    groups: dict[tuple[str, str], list[TrialRecord]] = {}
+    groups: dict[tuple[str, str, str], list[TrialRecord]] = {}
     for t in done:
         spec = t["config"]["spec"]
-        groups.setdefault((spec["method"], spec["config_id"]), []).append(t)
+        groups.setdefault((describe_run(spec, base)["model"], spec["method"], spec["config_id"]), []).append(t)
     rows = []
-    for (_, _), trials in groups.items():
+    for trials in groups.values():
         trials.sort(key=lambda t: t["config"]["spec"]["seed"])
         row = describe_run(trials[0]["config"]["spec"], base)
         row["seeds"] = ";".join(str(t["config"]["spec"]["seed"]) for t in trials)

@@ -59,3 +59,18 @@ def pick(trials: list[TrialRecord], metric: str, n: int, multi_objective: bool) 
             idx = sorted({round(i * (len(front) - 1) / max(n - 1, 1)) for i in range(n)})
             return [front[i] for i in idx]
     return sorted(full, key=lambda t: t["result"][metric], reverse=True)[:n]
+
+
+def pick_per_model(
+    trials: list[TrialRecord], metric: str, n: int, multi_objective: bool, key: str = "model.name"
+) -> list[TrialRecord]:
+    """:func:`pick` within each searched model name (a space that searches ``model.name`` gets picks
+    for every model, so each has its own Emo, SCL and baselines); :func:`pick` when none is searched."""
+    names = sorted({str(t["config"][key]) for t in trials if key in t["config"]})
+    if not names:
+        return pick(trials, metric, n, multi_objective)
+    return [
+        p
+        for name in names
+        for p in pick([t for t in trials if str(t["config"].get(key)) == name], metric, n, multi_objective)
+    ]

@@ -156,18 +156,22 @@ def final_phases(finals: list[TrialRecord], models_dir: Path) -> dict[str, Any]:
 
 
 def export_best(finals: list[TrialRecord], results_dir: Path, metric: str) -> Path | None:
-    """Copy the best emo model (configuration with the highest mean ``metric`` over seeds; its
-    lowest seed) to ``results/best_model/``, atomically."""
-    emo = [t for t in finals if t["status"] == "TERMINATED" and t["result"].get("method") == PROPOSED]
+    """Copy the best emo model to ``results/best_model/``, atomically: the configuration with the
+    highest mean dev ``metric`` over its seeds (the final runs' own dev figures; never a test
+    figure), its lowest seed. None when no emo run reported the dev figure."""
+    emo = [
+        t
+        for t in finals
+        if t["status"] == "TERMINATED" and t["result"].get("method") == PROPOSED and t["result"].get(metric) is not None
+    ]
     if not emo:
         return None
     by_config: dict[str, list[TrialRecord]] = {}
     for t in emo:
         by_config.setdefault(t["result"]["config_id"], []).append(t)
-    key = metric.removeprefix("dev_")
 
     def score(runs: list[TrialRecord]) -> float:
-        return sum(r["result"].get(key, 0.0) or 0.0 for r in runs) / len(runs)
+        return sum(float(r["result"][metric]) for r in runs) / len(runs)
 
     runs = max(by_config.values(), key=score)
     source = Path(min(runs, key=lambda r: r["result"]["seed"])["result"]["model_dir"])

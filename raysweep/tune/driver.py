@@ -81,6 +81,7 @@ def final_trial(
         label=chosen.key,
     )
     chosen.method.run(context)
+    trained = run_record(out)
     figures = evaluate_with(
         str(out),
         evaluation,
@@ -100,9 +101,26 @@ def final_trial(
             "seed": spec.seed,
             "config_id": spec.config_id,
             "model_dir": str(out),
+            **trained,
             **flatten_evaluation(figures),
         }
     )
+
+
+def run_record(model_dir: Path) -> dict[str, float]:
+    """What the run's own record says about its training: the dev figures of its last evaluation
+    (what every choice among final models uses: never a test figure) and its budget, samples trained
+    (steps x global batch); {} for a model that was not trained (PLM)."""
+    try:
+        record = json.loads((model_dir / "raysweep.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    metrics = record.get("metrics") or {}
+    out = {k: float(v) for k, v in metrics.items() if k.startswith("dev_") and isinstance(v, (int, float))}
+    step, batch = metrics.get("step"), (record.get("config") or {}).get("sampler", {}).get("batch_size")
+    if isinstance(step, (int, float)) and isinstance(batch, int):
+        out["train_samples"] = float(step * batch)
+    return out
 
 
 def flatten_evaluation(figures: dict[str, Any]) -> dict[str, float]:

@@ -140,20 +140,36 @@ def run_search(space: SearchSpace, paths: StudyPaths, plan: ResourcePlan, data: 
     return _tuner_or_restore(f"{paths.root}/search", trainable, resume, make).fit()
 
 
+TRAINING_KEYS = ("train.", "sampler.batch_size", "data.max_length")
+"""Searched settings a trained baseline takes from its model's first pick: the same learning rate, steps
+and batch (so every trained method gets the same budget, recorded as ``train_samples``)."""
+
+
 def final_specs(space: SearchSpace, picks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every final run, planned from the method records: the proposed method once per pick, each
-    baseline that re-runs a pick (SCL) on the first pick, every other baseline once; each with
-    seeds 0..K-1 unless the method is not seeded (PLM: once)."""
+    """Every final run, planned from the method records: the proposed method and every method that
+    re-runs a pick (SCL) once per pick; every other baseline once per model name among the picks, with
+    that model and its first pick's training settings; each with seeds 0..K-1 unless the method is
+    not seeded (PLM: once)."""
+    models: list[str] = []
+    for p in picks:
+        name = str(p.get("model.name", space.base.model.name))
+        if name not in models:
+            models.append(name)
     specs: list[RunSpec] = []
     keys = [PROPOSED, *space.study.baselines]
     for chosen in (c for key in keys for c in expand(key, space.study, space.evaluation.downstream)):
         method, key = chosen.method, chosen.key
         seeds = range(space.study.seeds if method.seeded else 1)
         if method.from_pick:
-            picked = list(enumerate(picks)) if key == PROPOSED else [(0, picks[0])]
-            specs += [RunSpec(key, f"c{i}", p, s) for i, p in picked for s in seeds]
-        else:
-            specs += [RunSpec(key, "base", {}, s) for s in seeds]
+            specs += [RunSpec(key, f"c{i}", p, s) for i, p in enumerate(picks) for s in seeds]
+            continue
+        for j, model in enumerate(models):
+            first = next(p for p in picks if str(p.get("model.name", space.base.model.name)) == model)
+            params = {k: v for k, v in first.items() if k == "model.name" or k.startswith(TRAINING_KEYS)}
+            if method.objective is None:  # not trained: only the model
+                params = {k: v for k, v in params.items() if k == "model.name"}
+            config_id = "base" if len(models) == 1 else f"base{j}"
+            specs += [RunSpec(key, config_id, params, s) for s in seeds]
     return [spec.to_dict() for spec in specs]
 
 
