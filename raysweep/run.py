@@ -164,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     from raysweep.results.records import load_trials
 
     search = load_trials(f"{paths.root}/search")
-    picks = pick_per_model(search, space.study.metric, space.study.pareto_picks, space.study.multi_objective)
+    s = space.study
+    picks = pick_per_model(search, s.metric, s.pareto_picks, s.multi_objective, s.matched_picks)
     if not picks:
         raise RaysweepError(
             f"no search trial of study {name} finished with {space.study.metric}; see {paths.root}/search"

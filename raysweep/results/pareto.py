@@ -41,14 +41,50 @@ def knee(front: list[TrialRecord], metric: str) -> TrialRecord:
     return min(front, key=lambda t: (1 - scaled(metric, t)) ** 2 + scaled(DRIFT, t) ** 2)
 
 
+def full_fidelity(trials: list[TrialRecord], metric: str) -> list[TrialRecord]:
+    """The usable trials that ran as long as the longest one (no early stop)."""
+    pool = usable(trials, metric)
+    longest = max((t["result"].get("training_iteration", 0) or 0 for t in pool), default=0)
+    return [t for t in pool if (t["result"].get("training_iteration", 0) or 0) == longest]
+
+
+def hypervolume(trials: list[TrialRecord], metric: str, reference: tuple[float, float]) -> float:
+    """The area the front of ``trials`` dominates above ``reference = (metric, drift)``: the box between
+    the reference (e.g. PLM's dev metric and the λ = 0 point's drift) and each front point, united.
+    Points that do not beat the reference on both objectives add nothing; 0 for an empty front."""
+    m_ref, d_ref = reference
+    front = [
+        (t["result"][DRIFT], t["result"][metric])
+        for t in pareto_front(trials, metric)
+        if t["result"][metric] > m_ref and t["result"][DRIFT] < d_ref
+    ]
+    front.sort()
+    area = 0.0
+    for i, (drift, value) in enumerate(front):
+        right = front[i + 1][0] if i + 1 < len(front) else d_ref
+        area += (right - drift) * (value - m_ref)
+    return float(area)
+
+
+def matched_pick(trials: list[TrialRecord], metric: str, rule: dict[str, float]) -> TrialRecord | None:
+    """A full-fidelity trial chosen by a matching rule: ``{"drift_at_most": X}`` the most emotion-aware
+    trial whose dev Δemb is at most X; ``{"metric_at_least": Y}`` the least-drifting trial whose dev
+    ``metric`` is at least Y (so Emo and SCL can be compared at equal drift or equal awareness)."""
+    pool = [t for t in full_fidelity(trials, metric) if t["result"].get(DRIFT) is not None]
+    if "drift_at_most" in rule:
+        fits = [t for t in pool if t["result"][DRIFT] <= rule["drift_at_most"]]
+        return max(fits, key=lambda t: t["result"][metric], default=None)
+    fits = [t for t in pool if t["result"][metric] >= rule["metric_at_least"]]
+    return min(fits, key=lambda t: t["result"][DRIFT], default=None)
+
+
 def pick(trials: list[TrialRecord], metric: str, n: int, multi_objective: bool) -> list[TrialRecord]:
     """``n`` trials spread evenly along the front (multi-objective; one: its knee) or the best by ``metric``; the
     ones that completed every evaluation step are preferred over ones ASHA stopped early."""
     pool = usable(trials, metric)
     if not pool:
         return []
-    longest = max(t["result"].get("training_iteration", 0) or 0 for t in pool)
-    full = [t for t in pool if (t["result"].get("training_iteration", 0) or 0) == longest]
+    full = full_fidelity(trials, metric)
     if multi_objective:
         front = pareto_front(full, metric) or pareto_front(pool, metric)
         if front:
@@ -62,15 +98,23 @@ def pick(trials: list[TrialRecord], metric: str, n: int, multi_objective: bool) 
 
 
 def pick_per_model(
-    trials: list[TrialRecord], metric: str, n: int, multi_objective: bool, key: str = "model.name"
+    trials: list[TrialRecord],
+    metric: str,
+    n: int,
+    multi_objective: bool,
+    matched: list[dict[str, float]] | None = None,
+    key: str = "model.name",
 ) -> list[TrialRecord]:
-    """:func:`pick` within each searched model name (a space that searches ``model.name`` gets picks
-    for every model, so each has its own Emo, SCL and baselines); :func:`pick` when none is searched."""
-    names = sorted({str(t["config"][key]) for t in trials if key in t["config"]})
-    if not names:
-        return pick(trials, metric, n, multi_objective)
-    return [
-        p
-        for name in names
-        for p in pick([t for t in trials if str(t["config"].get(key)) == name], metric, n, multi_objective)
-    ]
+    """:func:`pick` (and each :func:`matched_pick` rule) within each searched model name, so each
+    model has its own Emo, SCL and baselines; over all trials when no model name is searched. A trial
+    chosen twice is kept once."""
+    names: list[str | None] = sorted({str(t["config"][key]) for t in trials if key in t["config"]}) or [None]
+    chosen: list[TrialRecord] = []
+    for name in names:
+        group = trials if name is None else [t for t in trials if str(t["config"].get(key)) == name]
+        found = pick(group, metric, n, multi_objective)
+        found += [m for m in (matched_pick(group, metric, rule) for rule in matched or []) if m is not None]
+        for t in found:
+            if t["trial_id"] not in {c["trial_id"] for c in chosen}:
+                chosen.append(t)
+    return chosen

@@ -75,6 +75,10 @@ class StudySettings:
     """Re-runs of each chosen configuration (and of each trained baseline) with seeds 0..K-1."""
     pareto_picks: int = ranged(1, ge=1, fix="use e.g. pareto_picks: 2")
     """How many configurations spread along the Pareto front (or the best, single-objective) to re-run."""
+    matched_picks: list[dict[str, float]] = field(default_factory=list)
+    """Picks by a matching rule, re-run beside the spread ones: ``{drift_at_most: X}`` (the most
+    emotion-aware full-fidelity trial with dev Δemb <= X) or ``{metric_at_least: Y}`` (the least
+    drifting one with the dev metric >= Y), so Emo and SCL can be compared at equal drift or awareness."""
     baselines: list[str] = field(default_factory=lambda: list(BASELINES))
     mtl_task: str | None = None
     """The task a bare ``mtl`` in ``baselines`` trains with; None: one MTL per downstream task of the
@@ -92,6 +96,18 @@ class StudySettings:
             "nsga2 needs two objectives",
             "set multi_objective: true or use tpe",
         )
+        for rule in self.matched_picks:
+            _require(
+                isinstance(rule, dict)
+                and len(rule) == 1
+                and next(iter(rule)) in ("drift_at_most", "metric_at_least")
+                and isinstance(next(iter(rule.values())), (int, float))
+                and not isinstance(next(iter(rule.values())), bool),
+                where,
+                "study.matched_picks",
+                f"{rule!r} is not a matching rule",
+                "write e.g. [{drift_at_most: 0.05}, {metric_at_least: 0.2}]",
+            )
         mc = self.max_concurrent_trials
         _require(
             mc == "auto" or (isinstance(mc, int) and not isinstance(mc, bool) and mc >= 1),
