@@ -21,6 +21,10 @@ OBJECTIVES = ("supcon", "ce", "mtl")
 VSP_TARGETS = ("precomputed", "recompute")
 PRECISIONS = ("auto", "fp32", "bf16")
 ATTENTIONS = ("auto", "eager", "sdpa")
+MAX_NODE_CPUS = 1024
+"""``train.cpus_per_worker`` and ``train.torch_threads`` at most: no node has more cores, more threads only
+oversubscribe them, and a count past the process's thread limit crashes the worker (OpenMP cannot create
+the threads; 2**31 overflows torch)."""
 
 
 @dataclass
@@ -128,15 +132,33 @@ class TrainConfig:
     precision: str = one_of("auto", PRECISIONS, "precision")
     """``auto``: bf16 autocast on GPUs and on CPUs with AMX; fp32 elsewhere."""
     num_workers: int = ranged(1, ge=1, fix="use >= 1")
-    cpus_per_worker: float = ranged(1.0, gt=0, fix="give each worker a positive (possibly fractional) CPU share")
+    cpus_per_worker: float = ranged(
+        1.0,
+        gt=0,
+        le=MAX_NODE_CPUS,
+        fix=f"give each worker a positive (possibly fractional) CPU share, at most {MAX_NODE_CPUS} (one node)",
+    )
+    """Ray's CPU share per worker, and (without ``torch_threads``) its intra-op thread count."""
     gpus_per_worker: float = ranged(0.0, ge=0, fix="use 0 (CPU) or a positive GPU share")
     max_failures: int = ranged(2, ge=0, fix="use 0 or more restarts (Ray reads a negative count as unlimited)")
     """Worker-group restarts (from the last checkpoint) before the run fails."""
-    torch_threads: int | None = ranged(None, ge=1, fix="use >= 1 thread or leave it unset")
+    torch_threads: int | None = ranged(
+        None, ge=1, le=MAX_NODE_CPUS, fix=f"use 1 .. {MAX_NODE_CPUS} threads (a node's cores at most) or leave it unset"
+    )
     """Intra-op threads per worker; None: the worker's CPU share, at least 1."""
 
     def validate(self) -> None:
         check_fields(self, "train")
+        for name, lr in (("lr", self.lr), ("head_lr", self.head_lr)):
+            if lr is None:
+                continue
+            _check(
+                lr * self.weight_decay < 1,
+                "train.weight_decay",
+                f"{name} x weight_decay = {lr * self.weight_decay:g} is not below 1, so AdamW's decay step "
+                "(w <- w * (1 - lr * weight_decay)) zeroes or flips the weights",
+                f"lower {name} or use weight_decay < 1 / {name} (e.g. 0.01)",
+            )
 
 
 @dataclass

@@ -6,8 +6,13 @@ global batch + λ·VSP for the method) -> AdamW with warmup and clipping. Every 
 (default: each epoch) the ranks embed disjoint shards of the dev split, rank 0 scores the whole
 split once, and every rank reports (rank 0 with a checkpoint). A restarted worker group resumes
 from the last checkpoint at the exact step and batch; a diverging run (non-finite loss or
-gradients, the same verdict on every rank since gradients are all-reduced) stops and reports
-``diverged = 1``.
+gradients, the same verdict on every rank since gradients are all-reduced; or non-finite outputs on
+the dev split, which the last step before an evaluation can cause after its loss was checked) stops
+and reports ``diverged = 1``.
+
+The loop is :func:`run_training`; where it runs is a ``train.session.Session``:
+:func:`train_loop_per_worker` (what ``train.launch`` hands to ``TorchTrainer``) runs it in a Ray Train
+worker, ``train.local.train_locally`` in this process without Ray.
 """
 
 from __future__ import annotations
@@ -27,10 +32,10 @@ from raysweep.models.checkpoint import load_train_state, load_weights, save_chec
 from raysweep.models.retrofit import RetrofitModel
 from raysweep.samplers import build_sampler
 from raysweep.train.data import threads_for
-from raysweep.train.objectives import StepContext, build_objective
+from raysweep.train.objectives import Objective, StepContext, build_objective
 from raysweep.train.optim import build_optimizer
 from raysweep.train.precision import resolve_attention, resolve_precision
-from raysweep.train.training_data import TrainingData
+from raysweep.train.session import Session
 
 
 class _Window:
@@ -57,17 +62,17 @@ class _Window:
 
 def train_loop_per_worker(loop_config: dict[str, Any]) -> list[dict[str, Any]]:
     """Train; return the metrics of every report made by this run (``Result.return_value``)."""
-    import ray
-    import ray.train
-    import ray.train.torch
+    from raysweep.train.session import RaySession
 
-    cfg = RetrofitConfig.from_dict(loop_config["config"])
-    data = loop_config["data"]
-    if not isinstance(data, TrainingData):  # an ObjectRef to the shared data
-        data = ray.get(data)
-    train_ctx = ray.train.get_context()
-    rank, world = train_ctx.get_world_rank(), train_ctx.get_world_size()
-    device = ray.train.torch.get_device()
+    return run_training(RetrofitConfig.from_dict(loop_config["config"]), loop_config["data"], RaySession())
+
+
+def run_training(cfg: RetrofitConfig, data: Any, session: Session) -> list[dict[str, Any]]:
+    """The loop of one rank, wherever ``session`` says it runs (a Ray Train worker or this process);
+    ``data`` is a ``TrainingData`` or what ``session.get_data`` turns into one. Returns the metrics of
+    every report, the last one ``diverged = 1`` with a ``failure_reason`` when the run diverged."""
+    data = session.get_data(data)
+    rank, world, device = session.rank, session.world, session.device
     torch.set_num_threads(cfg.train.torch_threads or threads_for(cfg.train.cpus_per_worker))
     precision = resolve_precision(cfg.train.precision, device)
     attn = resolve_attention(cfg.model.attn_implementation, precision, device)
@@ -78,18 +83,14 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> list[dict[str, Any]]:
     model = RetrofitModel.from_config(cfg.model, attn, head=objective.build_head)
     objective.setup(model, ctx)  # the frozen original is copied before any checkpoint is loaded
 
-    checkpoint = ray.train.get_checkpoint()
     state: dict[str, Any] = {"step": 0}
-    if checkpoint is not None:
-        with checkpoint.as_directory() as folder:
+    with session.get_checkpoint() as folder:
+        if folder is not None:
             load_weights(folder, model)
             state = load_train_state(folder)
     step = int(state["step"])
     torch.manual_seed(cfg.train.seed * 1000 + rank + step)  # dropout streams differ by rank
-    if world > 1:
-        model = ray.train.torch.prepare_model(model)
-    else:
-        model = model.to(device)
+    model = session.prepare_model(model)
     inner: RetrofitModel = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
 
     sampler = build_sampler(cfg.sampler, data.train_labels, world, rank, cfg.train.seed)
@@ -109,6 +110,7 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> list[dict[str, Any]]:
     check_every = 1 if device.type == "cpu" else log_every
     history: list[dict[str, Any]] = []
     diverged = False
+    broken = "loss or gradient"
     model.train()
     if rank == 0:
         resumed = f", resuming at step {step}" if step else ""
@@ -148,16 +150,18 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> list[dict[str, Any]]:
                     "samples_per_s": window.rate(),
                     **window.means(),
                 }
-                metrics.update(objective.evaluate(inner, ctx))
+                dev = _evaluate(objective, inner, ctx)
+                if dev is None:
+                    diverged, broken = True, "dev outputs after the optimiser step"
+                    break
+                metrics.update(dev)
                 history.append(metrics)
-                _report(metrics, inner, optimizer, scheduler, step, cfg, rank)
+                _report(session, metrics, inner, optimizer, scheduler, step, cfg)
                 window = _Window()
             if step >= total:
                 break
     if diverged:
-        reason = (
-            f"non-finite loss or gradient at step {step} (lr={cfg.train.lr:g}, λ={cfg.loss.lam:g}, τ={cfg.loss.tau:g})"
-        )
+        reason = f"non-finite {broken} at step {step} (lr={cfg.train.lr:g}, λ={cfg.loss.lam:g}, τ={cfg.loss.tau:g})"
         if rank == 0:
             print(f"[raysweep] stopping: {reason}", flush=True)
         final = {
@@ -168,21 +172,75 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> list[dict[str, Any]]:
             "failure_reason": reason,
         }
         history.append(final)
-        ray.train.report(final)
+        session.report(final)
     return history
 
 
-def _report(
-    metrics: dict[str, Any], model: RetrofitModel, optimizer, scheduler, step: int, cfg: RetrofitConfig, rank: int
-) -> None:
-    import ray.train
+class _FiniteWatch:
+    """While entered, ANDs into :attr:`finite` (a flag left on the device) whether every tensor output of
+    the watched modules was finite."""
 
-    if rank != 0:
-        ray.train.report(metrics)
+    def __init__(self, modules: list[nn.Module], device: torch.device) -> None:
+        self.modules = modules
+        self.finite = torch.ones((), dtype=torch.bool, device=device)
+        self.handles: list[Any] = []
+
+    def _hook(self, _module: nn.Module, _inputs: Any, output: Any) -> None:
+        for out in output if isinstance(output, (tuple, list)) else (output,):
+            if isinstance(out, torch.Tensor) and out.is_floating_point():
+                self.finite = self.finite & torch.isfinite(out).all()
+
+    def __enter__(self) -> _FiniteWatch:
+        self.handles = [m.register_forward_hook(self._hook) for m in self.modules]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+    def on_every_rank(self, world: int) -> bool:
+        """Whether the outputs were finite on every rank (the same answer on all of them)."""
+        ok = self.finite.to(torch.int32)
+        if world > 1:
+            torch.distributed.all_reduce(ok, op=torch.distributed.ReduceOp.MIN)
+        return bool(ok)
+
+
+def _evaluate(objective: Objective, model: RetrofitModel, ctx: StepContext) -> dict[str, float] | None:
+    """The objective's dev metrics, or None on every rank when the encoder or the head gave a non-finite
+    output on some rank's dev rows (the optimiser step just taken diverged; its loss and gradients were
+    finite). An error the objective raised then (a metric refusing NaN) is that divergence; otherwise it
+    is raised, after the ranks have agreed."""
+    failure: Exception | None = None
+    metrics: dict[str, float] = {}
+    with _FiniteWatch([model.encoder, *model.head.modules()], ctx.device) as watch:
+        try:
+            metrics = objective.evaluate(model, ctx)
+        except Exception as err:  # re-raised below unless the outputs explain it
+            failure = err
+    if not watch.on_every_rank(ctx.world):
+        return None
+    if failure is not None:
+        raise failure
+    return metrics
+
+
+def _report(
+    session: Session,
+    metrics: dict[str, Any],
+    model: RetrofitModel,
+    optimizer,
+    scheduler,
+    step: int,
+    cfg: RetrofitConfig,
+) -> None:
+    """Report ``metrics``; rank 0 with a checkpoint of this step, when the session keeps them."""
+    if session.rank != 0 or not session.saves_checkpoints:
+        session.report(metrics)
         return
     folder = tempfile.mkdtemp(prefix="raysweep-ckpt-")
     try:
         save_checkpoint(folder, model, optimizer, scheduler, step, cfg.to_dict(), json.loads(json.dumps(metrics)))
-        ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(folder))
+        session.report(metrics, folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
