@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from raysweep.config import RetrofitConfig
 from raysweep.errors import RaysweepError
 from raysweep.rules import Rule
+from raysweep.train.objectives import get_objective
 from raysweep.tune.distributions import DISTRIBUTIONS
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -177,7 +178,10 @@ def test_every_config_field(tiny_bert, tiny_data_dir, tmp_path_factory, capsys) 
             history = train_locally(cfg, steps=2)
         except RaysweepError as error:
             text = one_line(error)
-            assert code == 2 and err == [f"error: {text}"], (changes, code, err, text)
+            if "dev_p_at_1" in get_objective(cfg.loss.objective).dev_metrics:
+                assert code == 2 and err == [f"error: {text}"], (changes, code, err, text)
+            else:  # the space refuses it first: its objective does not report the study metric
+                assert code == 2 and len(err) == 1 and "is not reported by the" in err[0], (changes, code, err)
             outcomes["refused at preflight"] += 1
             return
         last = history[-1]
@@ -187,7 +191,12 @@ def test_every_config_field(tiny_bert, tiny_data_dir, tmp_path_factory, capsys) 
         else:
             assert math.isfinite(last["train_loss"]), last
             outcomes["trained"] += 1
-        # it trains here (one rank, on CPU); the dry run also plans the cluster it would need
+        # it trains here (one rank, on CPU); a study also needs its metric reported (an objective
+        # without the emotion metric, ce, can train but not be searched) and plans the cluster it needs
+        if "dev_p_at_1" not in get_objective(cfg.loss.objective).dev_metrics:
+            assert code == 2 and len(err) == 1 and "is not reported by the" in err[0], (changes, code, err)
+            outcomes["trains, but cannot be searched on the study metric"] += 1
+            return
         refusal = cluster_refusal(cfg)
         if refusal is None:
             assert code == 0, (changes, err)

@@ -262,6 +262,7 @@ def load_space(name_or_path: str, overrides: dict[str, dict[str, Any]] | None = 
     search = {key: _distribution(key, spec, base, where) for key, spec in search_raw.items()}
     study = _settings(StudySettings, raw.get("study") or {}, "study", where)
     study.validate(where)
+    _check_objective_reports(base, search, study, where)
     evaluation = _settings(EvaluationSettings, raw.get("evaluation") or {}, "evaluation", where)
     evaluation.validate(where)
     space = SearchSpace(
@@ -311,6 +312,27 @@ def _config_problem(raw: dict[str, dict[str, Any]], params: dict[str, Any]) -> s
 def _show(value: Any) -> str:
     """A searched value for a message: floats to 6 significant digits (``1.0``, ``0.316228``)."""
     return str(float(f"{value:.6g}")) if isinstance(value, float) else str(value)
+
+
+def _check_objective_reports(base: RetrofitConfig, search: dict[str, Any], study: StudySettings, where: str) -> None:
+    """Every objective the search can train must report the study's metric on dev (else no trial
+    could ever be ranked, which a study would find out only after its whole search)."""
+    from raysweep.train.objectives import get_objective
+
+    spec = search.get("loss.objective")
+    names = spec.points() if spec is not None else [base.loss.objective]
+    for name in names:
+        try:
+            objective = get_objective(name)
+        except RaysweepError as err:
+            raise RaysweepError(f"{where}: {err}") from None
+        _require(
+            study.metric in objective.dev_metrics,
+            where,
+            "study.metric",
+            f"{study.metric} is not reported by the {name} objective (it reports {', '.join(objective.dev_metrics)})",
+            "search the supcon objective (the method) or choose one of the metrics it reports",
+        )
 
 
 def _typed_base(base_raw: dict[str, Any], where: str) -> dict[str, Any]:
