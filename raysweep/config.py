@@ -19,6 +19,7 @@ HEADS = ("linear", "mlp")
 SAMPLERS = ("mperclass", "stratified")
 OBJECTIVES = ("supcon", "ce", "mtl")
 VSP_TARGETS = ("precomputed", "recompute")
+VSP_DROPOUT = ("off", "pass", "train")
 PRECISIONS = ("auto", "fp32", "bf16")
 ATTENTIONS = ("auto", "eager", "sdpa")
 MAX_NODE_CPUS = 1024
@@ -75,6 +76,14 @@ class LossConfig:
     vsp_targets: str = one_of("precomputed", VSP_TARGETS, "mode")
     """``precomputed``: frozen embeddings computed once and looked up by index; ``recompute``: run
     the frozen encoder on every batch. Both give the same loss."""
+    vsp_dropout: str = one_of("off", VSP_DROPOUT, "mode")
+    """How VSP's embedding matches its dropout-free targets: ``off`` (the encoder trains without dropout,
+    the default: one forward, VSP = 0 at step 0), ``pass`` (SupCon on a dropout forward, VSP on a second,
+    dropout-free forward of the encoder: twice the encoder's cost), ``train`` (VSP on the dropout
+    embedding, as before: a floor VSP never goes below, and a pull towards dropout invariance)."""
+    vsp_normalize: bool = True
+    """Divide VSP by the targets' mean square (a relative error), so one λ range means the same for
+    384-d MiniLM and 768-d BERT/RoBERTa, whatever their embeddings' scale."""
 
     def validate(self) -> None:
         check_fields(self, "loss")

@@ -63,9 +63,10 @@ class SupConVSPLoss(nn.Module):
     docstring) and is what to backpropagate.
     """
 
-    def __init__(self, tau: float, lam: float, distributed: bool = False) -> None:
+    def __init__(self, tau: float, lam: float, distributed: bool = False, normalize: bool = False) -> None:
         super().__init__()
         self.lam = float(lam)
+        self.normalize = bool(normalize)
         supcon = SupConLoss(temperature=tau)
         self.distributed = distributed
         self.supcon: nn.Module = DistributedLossWrapper(supcon) if distributed else supcon
@@ -83,7 +84,10 @@ class SupConVSPLoss(nn.Module):
         total = supcon
         vsp = torch.zeros((), device=embeddings.device)
         if frozen_embeddings is not None and self.lam > 0:
-            vsp = F.mse_loss(embeddings.float(), frozen_embeddings.float())
+            target = frozen_embeddings.float()
+            vsp = F.mse_loss(embeddings.float(), target)
+            if self.normalize:  # relative to the targets' mean square: one λ scale for every model size
+                vsp = vsp / target.pow(2).mean().clamp_min(1e-12)
             total = total + self.lam * vsp
         supcon_value, vsp_value = supcon.detach() / scale, vsp.detach()
         return LossTerms(

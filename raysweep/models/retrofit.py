@@ -21,6 +21,17 @@ class RetrofitModel(nn.Module):
         super().__init__()
         self.encoder = encoder
         self.head = head
+        self.encoder_dropout = True
+        """False: the encoder stays in eval mode (no dropout) while the model trains."""
+        self.clean_embedding = False
+        """True: in training, the returned embedding comes from a second, dropout-free pass of the
+        encoder (the projection still from the dropout pass), in the same forward call (DDP sees one)."""
+
+    def train(self, mode: bool = True) -> RetrofitModel:
+        super().train(mode)
+        if mode and not self.encoder_dropout:
+            self.encoder.eval()
+        return self
 
     @classmethod
     def from_config(
@@ -34,6 +45,13 @@ class RetrofitModel(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         emb = self.encoder(input_ids, attention_mask)
+        if self.training and self.clean_embedding and self.encoder.training:
+            self.encoder.eval()
+            try:
+                clean = self.encoder(input_ids, attention_mask)
+            finally:
+                self.encoder.train()
+            return clean, self.head(emb)
         return emb, self.head(emb)
 
 

@@ -53,8 +53,19 @@ class _Window:
         self.steps += 1
         self.samples += samples
 
-    def means(self) -> dict[str, float]:
-        return {f"train_{k}": float(v) / max(self.steps, 1) for k, v in self.sums.items()}
+    def means(self, world: int = 1) -> dict[str, float]:
+        """The window's mean of each part over steps and, with ``world > 1``, over ranks: one
+        all-reduce of the sums at log time (every rank calls it at the same step), none per step."""
+        keys = sorted(self.sums)
+        values = [self.sums[k] for k in keys]
+        if world > 1 and keys:
+            import torch.distributed as dist
+
+            device = next((v.device for v in values if isinstance(v, torch.Tensor)), torch.device("cpu"))
+            stacked = torch.stack([torch.as_tensor(v, dtype=torch.float32, device=device) for v in values])
+            dist.all_reduce(stacked)
+            values = list(stacked / world)
+        return {f"train_{k}": float(v) / max(self.steps, 1) for k, v in zip(keys, values, strict=True)}
 
     def rate(self) -> float:
         return self.samples / max(time.perf_counter() - self.t0, 1e-9)
@@ -139,16 +150,18 @@ def run_training(cfg: RetrofitConfig, data: Any, session: Session) -> list[dict[
             optimizer.step()
             scheduler.step()
             window.add(terms.parts, len(idx) * world)
-            if rank == 0 and step % log_every == 0:
-                parts = ", ".join(f"{k[6:]} {v:.4g}" for k, v in window.means().items())
-                print(f"[raysweep] step {step}/{total} {parts}; {window.rate():.1f} samples/s", flush=True)
+            if step % log_every == 0:
+                means = window.means(world)  # every rank: the parts are averaged across ranks here
+                if rank == 0:
+                    parts = ", ".join(f"{k[6:]} {v:.4g}" for k, v in means.items())
+                    print(f"[raysweep] step {step}/{total} {parts}; {window.rate():.1f} samples/s", flush=True)
             if at_eval:
                 metrics: dict[str, Any] = {
                     "step": step,
                     "epoch": step / spe,
                     "diverged": 0.0,
                     "samples_per_s": window.rate(),
-                    **window.means(),
+                    **window.means(world),
                 }
                 dev = _evaluate(objective, inner, ctx)
                 if dev is None:

@@ -40,7 +40,12 @@ class SupConObjective(Objective):
         return build_head(self.cfg.model.head, hidden, self.cfg.model.proj_dim)
 
     def setup(self, model: RetrofitModel, ctx: StepContext) -> None:
-        self.loss_fn = SupConVSPLoss(self.cfg.loss.tau, self.cfg.loss.lam, distributed=ctx.world > 1)
+        loss = self.cfg.loss
+        self.loss_fn = SupConVSPLoss(loss.tau, loss.lam, distributed=ctx.world > 1, normalize=loss.vsp_normalize)
+        # VSP's embedding without dropout, like its targets (LossConfig.vsp_dropout); the same for λ = 0, so
+        # SCL differs from Emo by the preservation term only
+        model.encoder_dropout = loss.vsp_dropout != "off"
+        model.clean_embedding = loss.vsp_dropout == "pass" and loss.lam > 0
         if self.cfg.loss.lam > 0 and (self.cfg.loss.vsp_targets == "recompute" or self.targets is None):
             self.frozen = frozen_copy(model.encoder).to(ctx.device)
 
