@@ -76,11 +76,14 @@ class LossConfig:
     vsp_targets: str = one_of("precomputed", VSP_TARGETS, "mode")
     """``precomputed``: frozen embeddings computed once and looked up by index; ``recompute``: run
     the frozen encoder on every batch. Both give the same loss."""
-    vsp_dropout: str = one_of("off", VSP_DROPOUT, "mode")
-    """How VSP's embedding matches its dropout-free targets: ``off`` (the encoder trains without dropout,
-    the default: one forward, VSP = 0 at step 0), ``pass`` (SupCon on a dropout forward, VSP on a second,
-    dropout-free forward of the encoder: twice the encoder's cost), ``train`` (VSP on the dropout
-    embedding, as before: a floor VSP never goes below, and a pull towards dropout invariance)."""
+    vsp_dropout: str = one_of("pass", VSP_DROPOUT, "mode")
+    """How VSP's embedding matches its dropout-free targets: ``pass`` (the default: SupCon on the usual
+    dropout forward, VSP on a second, dropout-free forward of the encoder in the same step; VSP = 0 at
+    step 0), ``off`` (the encoder trains without dropout: one forward, but SupCon loses dropout's
+    regularisation) or ``train`` (VSP on the dropout embedding, as before: a floor it never goes below,
+    and a pull towards dropout invariance). Measured on MiniLM (60 steps, batch 32, one seed, 2 cores):
+    VSP at step 0 0.0054 / 0 / 0 (train / off / pass), speed 1 / 0.97 / 0.69, dev AMI 0.180 / 0.153 /
+    0.177, dev Δemb 0.082 / 0.092 / 0.082."""
     vsp_normalize: bool = True
     """Divide VSP by the targets' mean square (a relative error), so one λ range means the same for
     384-d MiniLM and 768-d BERT/RoBERTa, whatever their embeddings' scale."""
