@@ -11,7 +11,7 @@ this block and the README's Layout against it)::
     tune
     methods
     evaluation
-    export
+    export model_card
     train
     samplers
     losses
@@ -23,7 +23,7 @@ this block and the README's Layout against it)::
 ``metrics`` holds pure functions on arrays, ``models`` the encoders, the embedding loop and the
 checkpoint format, so that training (dev metrics, checkpoints) and evaluation (test figures,
 fine-tuning checkpoints) and the export all reach them from below; ``train`` holds the objective
-registry, which the export reads for its model card; ``evaluation`` fine-tunes through ``train``;
+registry, which the export's model card (``model_card``) reads; ``evaluation`` fine-tunes through ``train``;
 ``methods`` (the registry of compared methods and how each runs) trains through ``train`` and
 exports through ``export`` for ``tune``.
 """

@@ -1,8 +1,11 @@
-"""Export a retrofitted encoder in Hugging Face format, with its tokenizer and a model card.
+"""Export a retrofitted encoder in Hugging Face and sentence-transformers format, with its tokenizer
+and a model card.
 
-``AutoModel.from_pretrained(folder)`` then loads the retrofitted encoder; the projection head is
-kept beside it (``head.safetensors``: the projection or classifier) for anyone who wants it too, and
-``raysweep.json`` records the full config and the metrics. The folder is written atomically.
+``AutoModel.from_pretrained(folder)`` loads the retrofitted encoder, and ``SentenceTransformer(folder)``
+the encoder with the pooling it was retrofitted for (:mod:`raysweep.models.sentence_format`); the head
+is kept beside it (``head.safetensors``: the projection or classifier) for anyone who wants it too,
+``raysweep.json`` records the full config and the metrics, and ``README.md`` is the model card
+(:mod:`raysweep.model_card`). The folder is written atomically.
 """
 
 from __future__ import annotations
@@ -15,15 +18,19 @@ from safetensors.torch import load_file, save_file
 
 from raysweep import __version__, atomic
 from raysweep.config import RetrofitConfig
+from raysweep.model_card import method_name, model_card
 from raysweep.models.checkpoint import WEIGHTS, load_config, load_metrics
 from raysweep.models.encoder import PooledEncoder, load_encoder, load_tokenizer
-from raysweep.train.objectives import OBJECTIVES
+from raysweep.models.sentence_format import write_sentence_format
+
+__all__ = ["export_checkpoint", "method_name", "model_card"]
 
 
 def export_checkpoint(
     checkpoint_dir: str | Path, out_dir: str | Path, extra: dict[str, Any] | None = None, overwrite: bool = False
 ) -> Path:
-    """Turn a raysweep training checkpoint into a loadable HF model folder at ``out_dir``.
+    """Turn a raysweep training checkpoint into a model folder at ``out_dir`` that ``AutoModel`` and
+    ``SentenceTransformer`` load (the latter in the run's pooling).
 
     ``out_dir`` is replaced whole; an existing folder that raysweep did not make is refused unless
     ``overwrite`` (see :func:`raysweep.atomic.check_replaceable`).
@@ -40,60 +47,10 @@ def export_checkpoint(
     with atomic.directory(out_dir, overwrite) as tmp:
         encoder.encoder.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        write_sentence_format(tmp, cfg.model.pooling, cfg.data.max_length, encoder.hidden_size)
         save_file(head, str(tmp / "head.safetensors"))
         record = {"raysweep_version": __version__, "config": raw, "metrics": metrics, **(extra or {})}
         (tmp / atomic.MARKER).write_text(json.dumps(record, indent=2))
-        (tmp / "README.md").write_text(model_card(cfg, metrics))
+        shapes = {k: tuple(v.shape) for k, v in head.items()}
+        (tmp / "README.md").write_text(model_card(cfg, metrics, head_shapes=shapes))
     return out_dir
-
-
-def method_name(objective: str) -> str:
-    """What the model card says ``objective`` trained: the registered objective's ``card_name``."""
-    cls = OBJECTIVES.get(objective)
-    return cls.card_name if cls is not None else objective
-
-
-def model_card(cfg: RetrofitConfig, metrics: dict[str, Any]) -> str:
-    loss, s, t = cfg.loss, cfg.sampler, cfg.train
-    rows = "\n".join(
-        f"| {k} | {v:.4f} |" for k, v in sorted(metrics.items()) if k.startswith("dev_") and isinstance(v, float)
-    )
-    return f"""---
-library_name: transformers
-base_model: {cfg.model.name}
-tags: [emotion, supervised-contrastive-learning, retrofitting, raysweep]
-datasets: [google-research-datasets/go_emotions]
----
-
-# {Path(cfg.model.name).name} retrofitted for emotions
-
-Retrofitted with raysweep {__version__}: {method_name(loss.objective)}.
-Sentence embedding: `{cfg.model.pooling}` pooling of the encoder's last hidden state
-({"the first token" if cfg.model.pooling == "cls" else "mean over real tokens"}).
-
-```python
-from transformers import AutoModel, AutoTokenizer
-model = AutoModel.from_pretrained("PATH"); tokenizer = AutoTokenizer.from_pretrained("PATH")
-```
-
-## Training
-
-| setting | value |
-|---|---|
-| objective | {loss.objective} |
-| λ (VSP weight) | {loss.lam:g} |
-| τ (temperature) | {loss.tau:g} |
-| head | {cfg.model.head} → {cfg.model.proj_dim}-d |
-| sampler | {s.kind} (m={s.m}, global batch {s.batch_size}) |
-| learning rate | {t.lr:g} |
-| epochs / max steps | {t.epochs} / {t.max_steps} |
-| workers | {t.num_workers} |
-| seed | {t.seed} |
-| data | GoEmotions single-label{" without neutral" if cfg.data.drop_neutral else ""}, limit {cfg.data.train_limit} |
-
-## Dev metrics (GoEmotions dev split, encoder embedding)
-
-| metric | value |
-|---|---|
-{rows}
-"""

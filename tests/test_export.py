@@ -10,6 +10,7 @@ from raysweep.config import ModelConfig, RetrofitConfig
 from raysweep.export import export_checkpoint
 from raysweep.models import RetrofitModel
 from raysweep.models.checkpoint import save_checkpoint
+from raysweep.models.sentence_format import read_pooling
 
 
 def test_exported_model_loads_with_automodel(tiny_model: str, tmp_path: Path) -> None:
@@ -28,6 +29,8 @@ def test_exported_model_loads_with_automodel(tiny_model: str, tmp_path: Path) ->
     card = (out / "README.md").read_text()
     assert "λ (VSP weight) | 1" in card and "p_at_1 | 0.5000" in card
     assert json.loads((out / "raysweep.json").read_text())["config"]["loss"]["tau"] == 0.1
+    assert read_pooling(out) == "cls" and (out / "modules.json").is_file()  # sentence-transformers format too
+    assert (out / "head.safetensors").is_file()
     assert not list(tmp_path.glob(".model.*"))  # no temporary folder left behind
 
 

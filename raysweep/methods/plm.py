@@ -8,6 +8,7 @@ from pathlib import Path
 from raysweep import __version__, atomic
 from raysweep.methods.method import RunContext
 from raysweep.models.encoder import check_model_exists, load_encoder, load_tokenizer
+from raysweep.models.sentence_format import write_sentence_format
 
 
 def plm(model: str, out: str | Path, pooling: str = "cls", overwrite: bool = False) -> Path:
@@ -17,6 +18,7 @@ def plm(model: str, out: str | Path, pooling: str = "cls", overwrite: bool = Fal
     with atomic.directory(out, overwrite) as tmp:
         load_encoder(model).save_pretrained(tmp)
         load_tokenizer(model).save_pretrained(tmp)
+        write_sentence_format(tmp, pooling)
         record = {
             "raysweep_version": __version__,
             "baseline": "plm",

