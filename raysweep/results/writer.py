@@ -18,6 +18,7 @@ from raysweep.config import RetrofitConfig
 from raysweep.errors import RaysweepError
 from raysweep.methods.registry import PROPOSED
 from raysweep.methods.run_spec import RunSpec
+from raysweep.model_card import Comparison, rewrite_model_card
 from raysweep.results.comparisons import compare, p_vs_reference
 from raysweep.results.leaderboard import build_leaderboard, build_trials_table, describe_run
 from raysweep.results.pareto import pareto_front
@@ -180,4 +181,41 @@ def export_best(finals: list[TrialRecord], results_dir: Path, metric: str) -> Pa
     target = results_dir / "best_model"
     with locked(results_dir), atomic.directory(target) as tmp:
         shutil.copytree(source, tmp, dirs_exist_ok=True)
+    board_path = results_dir / "leaderboard.csv"
+    if board_path.is_file():  # the card gets the study's test figures beside PLM's
+        comparison = card_comparison(pd.read_csv(board_path), str(runs[0]["result"]["config_id"]))
+        if comparison is not None:
+            try:
+                rewrite_model_card(target, comparison)
+            except RaysweepError as err:  # the model stays exported with its training card
+                print(f"[raysweep] best model card kept without test figures: {err}", flush=True)
     return target
+
+
+def card_comparison(board: pd.DataFrame, config_id: str) -> Comparison | None:
+    """The test figures of the emo configuration ``config_id`` beside PLM's (same model), with the
+    study's markers, for the best model's card; None when the leaderboard lacks either row."""
+    import math
+
+    from raysweep.methods.registry import REFERENCE
+    from raysweep.results.comparisons import ALPHA, CORRECTION, TEST_NAME
+
+    if board.empty:
+        return None
+    emo = board[(board["method"] == PROPOSED) & (board["config_id"].astype(str) == config_id)]
+    if emo.empty:
+        return None
+    row = emo.iloc[0]
+    plm = board[(board["method"] == REFERENCE) & (board["model"] == row["model"])]
+    if plm.empty:
+        return None
+    ref = plm.iloc[0]
+    metrics: dict[str, tuple[float, float, str]] = {}
+    for column in (c[: -len("_mean")] for c in board.columns if c.endswith("_mean")):
+        if column == "train_samples":
+            continue
+        p_value = row.get(f"{column}_p", float("nan"))
+        marker = "*" if isinstance(p_value, float) and not math.isnan(p_value) and p_value < ALPHA else ""
+        metrics[column] = (float(row[f"{column}_mean"]), float(ref[f"{column}_mean"]), marker)
+    legend = f"`*`: p < {ALPHA:g} in a {TEST_NAME}, adjusted by {CORRECTION}"
+    return {"metrics": metrics, "test": TEST_NAME, "legend": legend, "method": "Emo", "seeds": int(row["n_seeds"])}
