@@ -21,6 +21,7 @@ user can cause (unreadable file, missing column, one class only, an empty split)
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from dataclasses import dataclass
@@ -130,17 +131,41 @@ def load_tasks(names: list[str], data_dir: str | os.PathLike[str] | None = None,
     return {t.name: t for t in tasks}
 
 
-def drift_texts(
-    data_dir: str | os.PathLike[str] | None, n: int = 1000, seed: int = 0, tasks: tuple[str, ...] | None = None
-) -> list[str]:
-    """A fixed, seeded sample of ``n`` downstream (non-GoEmotions) test texts, the Δemb text set.
+DRIFT_SPLITS = ("test", "train")
 
-    Drawn evenly from the test splits of ``tasks`` (default: all built-in tasks with a local data
-    folder; ``sst2`` and ``irony`` from the hub without one), in a stable order.
+
+def texts_fingerprint(texts: list[str]) -> str:
+    """The SHA-256 of ``texts`` in order (each followed by a NUL byte): equal fingerprints mean the
+    same texts in the same order, which is how an evaluation records which rows it drew."""
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(text.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def drift_texts(
+    data_dir: str | os.PathLike[str] | None,
+    n: int = 1000,
+    seed: int = 0,
+    tasks: tuple[str, ...] | None = None,
+    split: str = "test",
+) -> list[str]:
+    """A seeded sample of ``n`` downstream (non-GoEmotions) texts, in a stable order.
+
+    Drawn evenly from the ``split`` of ``tasks`` (default: all built-in tasks with a local data folder;
+    ``sst2`` and ``irony`` from the hub without one). ``split="test"`` is the final Δemb text set;
+    ``split="train"`` the search-time one, drawn from training rows that are in no task's test split
+    (a text that also occurs in a test split is left out), so the search never looks at a text the
+    final figures are computed on.
     """
+    if split not in DRIFT_SPLITS:
+        raise RaysweepError(f"drift texts: unknown split {split!r}; use one of {', '.join(DRIFT_SPLITS)}")
     root = resolve_data_dir(data_dir)
     chosen = tasks or (BUILTIN_TASKS if root is not None else ("sst2", "irony"))
-    pools = [sorted(set(load_task(t, root, seed).test.texts)) for t in chosen]
+    loaded = [load_task(t, root, seed) for t in chosen]
+    tested = {text for task in loaded for text in task.test.texts}
+    pools = [sorted(set(task.test.texts) if split == "test" else set(task.train.texts) - tested) for task in loaded]
     rng = np.random.default_rng(seed)
     out: list[str] = []
     for i, pool in enumerate(pools):

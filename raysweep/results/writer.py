@@ -21,7 +21,7 @@ from raysweep.methods.run_spec import RunSpec
 from raysweep.model_card import Comparison, rewrite_model_card
 from raysweep.results.comparisons import compare, p_vs_reference
 from raysweep.results.leaderboard import build_leaderboard, build_trials_table, describe_run
-from raysweep.results.pareto import pareto_front
+from raysweep.results.pareto import DRIFT, full_fidelity, hypervolume, pareto_front
 from raysweep.results.plots import hyperparameter_plot, importance_plot, pareto_plot
 from raysweep.results.records import TrialRecord, load_trials
 from raysweep.results.tables import comparison_markdown
@@ -105,6 +105,9 @@ def write_results(
         phases = final_phases(finals, study_dir / "models")
         if phases:
             summary["final_phases"] = phases
+        quality = front_quality(search, metric, study_dir / "plm_dev.json")
+        if quality:
+            summary["front"] = quality
         atomic.write_text(study_dir / "study.json", json.dumps(summary, indent=2, default=str))
     return written
 
@@ -131,6 +134,29 @@ def check_not_shrinking(study_dir: Path, board: pd.DataFrame, trials: pd.DataFra
             f"{had_runs} and {had_trials} in {study_dir}'s tables; check --storage and --name (the tables were "
             "left as they are), or move those tables away to rebuild from this storage"
         )
+
+
+def front_quality(search: list[TrialRecord], metric: str, plm_dev: Path) -> dict[str, Any]:
+    """How good the search's front is: its hypervolume over full-fidelity trials, with the reference
+    point at (PLM's dev metric, the largest dev Δemb of a full-fidelity trial), and the two ends of the
+    front; {} without PLM's dev figures or a multi-objective front."""
+    try:
+        plm = json.loads(plm_dev.read_text())[metric]
+    except (OSError, ValueError, KeyError):
+        return {}
+    full = [t for t in full_fidelity(search, metric) if t["result"].get(DRIFT) is not None]
+    if not full:
+        return {}
+    worst = max(float(t["result"][DRIFT]) for t in full)
+    front = pareto_front(full, metric)
+    return {
+        "hypervolume": hypervolume(full, metric, (float(plm), worst)),
+        "reference": {metric: float(plm), DRIFT: worst},
+        "full_fidelity_trials": len(full),
+        "front_trial_ids": [t["trial_id"] for t in front],
+        "least_drift": {metric: front[0]["result"][metric], DRIFT: front[0]["result"][DRIFT]},
+        "most_aware": {metric: front[-1]["result"][metric], DRIFT: front[-1]["result"][DRIFT]},
+    }
 
 
 def final_phases(finals: list[TrialRecord], models_dir: Path) -> dict[str, Any]:

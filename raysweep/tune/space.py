@@ -183,7 +183,9 @@ class SearchSpace:
         sampler = {"tpe": "TPE", "nsga2": "NSGA-II"}[s.sampler]
         algo = f"{sampler} on ({s.metric} max, dev_delta_emb min)" if s.multi_objective else f"{sampler} on {s.metric}"
         lines.append(
-            f"  study   {s.num_samples} trials, {algo}, ASHA on {s.metric} "
+            f"  study   {s.num_samples} trials, {algo}, "
+            + (f"Pareto-ASHA on ({s.metric}, dev_delta_emb)" if s.multi_objective else f"ASHA on {s.metric}")
+            + " "
             f"(grace {s.asha_grace_period}, factor {s.asha_reduction_factor}), seed {s.seed}"
         )
         lines.append(

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from raysweep.errors import RaysweepError
-from raysweep.methods.registry import PROPOSED, expand
+from raysweep.methods.registry import PROPOSED, REFERENCE, expand
 from raysweep.methods.run_spec import RunSpec
+from raysweep.models.declared_pooling import declared_pooling
 from raysweep.tune.driver import data_key, final_trial, search_trial
 from raysweep.tune.resources import TRIAL_CPU, ResourcePlan
 from raysweep.tune.space import SearchSpace
@@ -52,12 +53,14 @@ def prepare_data(space: SearchSpace, data_dir: str | None, plan: ResourcePlan) -
     from raysweep.data.tasks import drift_texts
     from raysweep.train.data import prepare_training_data
 
-    texts = drift_texts(data_dir, n=space.study.drift_texts, seed=1) if space.study.drift_texts else None
+    texts = drift_texts(data_dir, n=space.study.drift_texts, seed=1, split="train") if space.study.drift_texts else None
     # nothing else runs yet: on a CPU cluster give the frozen encoder the threads (Ray sets the task's
-    # OMP_NUM_THREADS from num_cpus)
+    # OMP_NUM_THREADS from num_cpus), those of one node: a task asking for the cluster's total would
+    # never be scheduled on a cluster of several nodes
     on_gpu = plan.total_gpus >= 1
+    node_cpus = max((n["Resources"].get("CPU", 0.0) for n in ray.nodes() if n.get("Alive")), default=plan.total_cpus)
     task = ray.remote(prepare_training_data).options(
-        num_cpus=1 if on_gpu else max(1, min(int(plan.total_cpus), 16)), num_gpus=1 if on_gpu else 0, max_retries=2
+        num_cpus=1 if on_gpu else max(1, min(int(node_cpus), 16)), num_gpus=1 if on_gpu else 0, max_retries=2
     )
     refs: dict[str, Any] = {}
     for variant in space.data_variants():
@@ -81,11 +84,36 @@ def _tuner_or_restore(path: str, trainable, resume: bool, make):
     return make()
 
 
+PLM_DEV = "plm_dev.json"
+"""PLM's dev figures of the study (results/NAME/): the search's emotion floor and its front's reference."""
+
+
+def plm_dev_figure(space: SearchSpace, data: dict[str, Any], paths: StudyPaths) -> float | None:
+    """PLM's dev value of the study metric, through the trials' own evaluation code (a Ray task on the
+    base data variant), recorded in ``results/NAME/plm_dev.json``."""
+    import json
+
+    import ray
+
+    from raysweep import atomic
+    from raysweep.train.reference import reference_dev_metrics
+
+    cfg = space.config_for(space.data_variants()[0])
+    prepared = data.get(data_key(cfg))
+    if prepared is None:  # no prepared data for the base variant: no floor
+        return None
+    figures = ray.get(ray.remote(reference_dev_metrics).options(num_cpus=1).remote(cfg, prepared))
+    atomic.write_text(paths.local_study / PLM_DEV, json.dumps(figures, indent=2) + "\n")
+    print(f"[raysweep] PLM dev {space.study.metric} {figures.get(space.study.metric, float('nan')):.3g}", flush=True)
+    return figures.get(space.study.metric)
+
+
 def run_search(space: SearchSpace, paths: StudyPaths, plan: ResourcePlan, data: dict[str, Any], resume: bool):
     import optuna
     from ray import tune
-    from ray.tune.schedulers import ASHAScheduler
-    from ray.tune.search.optuna import OptunaSearch
+
+    from raysweep.tune.schedulers import SchedulerStateCallback, build_scheduler, emotion_floor, scheduler_kind
+    from raysweep.tune.searcher import PrunedOptunaSearch
 
     s = space.study
     base = space.base.to_dict()
@@ -101,24 +129,32 @@ def run_search(space: SearchSpace, paths: StudyPaths, plan: ResourcePlan, data: 
             sampler = optuna.samplers.NSGAIISampler(seed=s.seed, population_size=max(4, min(s.num_samples // 2, 50)))
         else:
             sampler = optuna.samplers.TPESampler(seed=s.seed, n_startup_trials=min(10, max(2, s.num_samples // 3)))
-        searcher = OptunaSearch(
+        # one report per evaluation; max_t one past the last, so the scheduler never stops a trial that is
+        # finishing anyway (its Train run then shuts down cleanly and keeps its final checkpoint)
+        total = space.base.train.max_steps or 10**6
+        reports = max(1, -(-total // (space.base.train.eval_every or total)))
+        max_t = reports + 1
+        # multi-objective: Pareto-ASHA over (metric, dev_delta_emb); single-objective: ASHA on the metric.
+        # The emotion floor (PLM's dev metric + FLOOR_MARGIN) needs the PLM's dev metric: None = no floor
+        scheduler = build_scheduler(
+            scheduler_kind(s.multi_objective),
+            metric=s.metric,
+            drift="dev_delta_emb",
+            time_attr="training_iteration",
+            max_t=max_t,
+            grace_period=min(s.asha_grace_period, max_t - 1) or 1,
+            reduction_factor=s.asha_reduction_factor,
+            full_fidelity=reports,
+            floor=emotion_floor(plm_dev_figure(space, data, paths) if s.multi_objective else None),
+        )
+        # trials the scheduler stops early reach Optuna as PRUNED, not as complete results
+        searcher = PrunedOptunaSearch(
             metric=[s.metric, "dev_delta_emb"] if s.multi_objective else s.metric,
             mode=["max", "min"] if s.multi_objective else "max",
             storage=storage,
             study_name=paths.name,
             sampler=sampler,
-        )
-        # one report per evaluation; max_t one past the last, so ASHA never stops a trial that is
-        # finishing anyway (its Train run then shuts down cleanly and keeps its final checkpoint)
-        total = space.base.train.max_steps or 10**6
-        max_t = max(1, -(-total // (space.base.train.eval_every or total))) + 1
-        scheduler = ASHAScheduler(
-            metric=s.metric,
-            mode="max",
-            time_attr="training_iteration",
-            max_t=max_t,
-            grace_period=min(s.asha_grace_period, max_t - 1) or 1,
-            reduction_factor=s.asha_reduction_factor,
+            stop_record=scheduler,
         )
         return tune.Tuner(
             trainable,
@@ -133,6 +169,8 @@ def run_search(space: SearchSpace, paths: StudyPaths, plan: ResourcePlan, data: 
                 name="search",
                 storage_path=paths.root,
                 failure_config=tune.FailureConfig(max_failures=s.trial_max_failures),
+                # Tune does not checkpoint schedulers: this callback keeps the rungs with the experiment
+                callbacks=[SchedulerStateCallback(scheduler)],
                 verbose=1,
             ),
         )
@@ -170,6 +208,9 @@ def final_specs(space: SearchSpace, picks: list[dict[str, Any]]) -> list[dict[st
                 params = {k: v for k, v in params.items() if k == "model.name"}
             config_id = "base" if len(models) == 1 else f"base{j}"
             specs += [RunSpec(key, config_id, params, s) for s in seeds]
+            native = declared_pooling(model) if key == REFERENCE else None
+            if native is not None and native != space.base.model.pooling:  # PLM read out as it was trained too
+                specs += [RunSpec(f"{REFERENCE}:{native}", config_id, params, s) for s in seeds]
     return [spec.to_dict() for spec in specs]
 
 

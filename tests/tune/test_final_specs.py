@@ -73,3 +73,11 @@ def test_the_best_model_is_chosen_on_dev_and_poisoned_test_figures_change_nothin
     for t in search:
         t["result"]["ami"] = 1e9
     assert [t["trial_id"] for t in pick_per_model(search, "dev_ami", 2, True)] == before
+
+
+def test_plm_is_also_read_out_in_the_pooling_its_model_declares() -> None:
+    space = load_space("smoke", {"base": {"model": {"name": "minilm", "pooling": "cls"}}})
+    methods = [s["method"] for s in final_specs(space, [{"loss.lam": 1.0}])]
+    assert "plm" in methods and "plm:mean" in methods  # the method's pooling and MiniLM's own
+    native = load_space("smoke")  # already mean: one PLM row
+    assert [s["method"] for s in final_specs(native, [{"loss.lam": 1.0}])].count("plm:mean") == 0
