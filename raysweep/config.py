@@ -54,7 +54,7 @@ class ModelConfig:
     """HF model name or local path; ``minilm`` is the packaged offline all-MiniLM-L6-v2."""
     pooling: str = one_of("cls", POOLINGS, "pooling")
     head: str = one_of("linear", HEADS, "head")
-    proj_dim: int = ranged(64, ge=1, fix="use a positive width such as 64")
+    proj_dim: int = ranged(64, ge=1, le=8192, fix="use a width in 1 .. 8192, such as 64 (the paper's)")
     attn_implementation: str = one_of("auto", ATTENTIONS, "attention", fix="use auto, eager or sdpa")
     """``auto`` picks eager attention for bf16 on CPU (the fast path there) and SDPA otherwise."""
 

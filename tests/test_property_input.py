@@ -159,6 +159,7 @@ def test_every_config_field(tiny_bert, tiny_data_dir, tmp_path_factory, capsys) 
     @example(changes={"train": {"grad_clip": -1.0}})
     @example(changes={"sampler": {"m": 1}})
     @example(changes={"train": {"weight_decay": math.nan}})
+    @example(changes={"model": {"proj_dim": 2**31}})  # found here: a 274 GB projection head
     @given(changes=config_changes())
     def check(changes: dict[str, dict[str, Any]]) -> None:
         raw = merged(base_config(tiny_bert, tiny_data_dir), changes)
