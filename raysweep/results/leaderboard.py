@@ -29,7 +29,7 @@ def metric_columns(records: list[TrialRecord]) -> list[str]:
     seen: list[str] = []
     for r in records:
         for k in r["result"]:
-            if k.endswith(("_f1",)) and k not in seen:
+            if k.endswith(("_f1",)) and not k.startswith("dev_") and k not in seen:  # test figures only
                 seen.append(k)
     downstream = sorted(seen, key=_downstream_order)
     present = {k for r in records for k in r["result"]}
