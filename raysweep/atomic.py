@@ -51,6 +51,26 @@ def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         raise
 
 
+def save_arrays(path: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> Path:
+    """Named arrays as one ``.npz`` file (keys may hold ``/``), written atomically; errors are raised
+    (unlike :func:`save_npz`, a cache write that may fail quietly). Read back with
+    ``np.load(path, allow_pickle=False)``: every array must be numeric or boolean."""
+    path = Path(path)
+    for key, value in arrays.items():
+        if np.asarray(value).dtype == object:
+            raise ValueError(f"{path}: array {key!r} holds Python objects; save numbers only")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp.npz")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **{k: np.asarray(v) for k, v in arrays.items()})
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
 def save_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> bool:
     """Best-effort cache write: False (and nothing left behind) when the folder is not writable."""
     path = Path(path)

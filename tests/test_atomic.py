@@ -67,3 +67,15 @@ def test_cwd_its_parents_and_home_are_refused_even_with_overwrite(tmp_path: Path
         with pytest.raises(RaysweepError, match="holds the current folder"):
             atomic.check_replaceable(target, overwrite=True, flag="--out")
     assert inner.is_dir() and os.getcwd() == str(inner.resolve())
+
+
+def test_save_arrays_is_atomic_and_numeric_only(tmp_path: Path) -> None:
+    import numpy as np
+
+    target = tmp_path / "run" / "evaluation.npz"
+    atomic.save_arrays(target, {"emotion/labels": np.arange(3), "sst2/fewshot/k8/pred": np.zeros((5, 2), int)})
+    with np.load(target, allow_pickle=False) as saved:
+        assert sorted(saved.files) == ["emotion/labels", "sst2/fewshot/k8/pred"] and saved["emotion/labels"].sum() == 3
+    with pytest.raises(ValueError, match="Python objects"):
+        atomic.save_arrays(target, {"bad": np.array([{"a": 1}], dtype=object)})
+    assert sorted(p.name for p in target.parent.iterdir()) == ["evaluation.npz"]  # the old file kept, no temp

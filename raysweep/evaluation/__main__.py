@@ -2,6 +2,10 @@
 
     python -m raysweep.evaluate --model PATH_OR_NAME --tasks emotion,drift,sst2,isarcasm,irony \\
         --protocols probe,fewshot[,finetune] --data-dir ../shared/data --out results/eval.json
+
+``--draw-seed`` fixes the rows scored (subsamples, Δemb texts, few-shot draws, fine-tuning split): give
+a study's seed to score a model on the same rows as that study's models. ``--seed`` is the
+fine-tuning's training seed only. ``--arrays FILE.npz`` also writes the per-example outputs.
 """
 
 from __future__ import annotations
@@ -10,6 +14,9 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+
+from raysweep import atomic
 from raysweep.errors import RaysweepError, cli_errors
 from raysweep.evaluation.settings import EvaluationSettings
 from raysweep.evaluation.suite import (
@@ -43,7 +50,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="original model for Δemb (default: the base recorded in raysweep.json, else the model)",
     )
     p.add_argument("--pooling", default=None, help="cls | mean (default: the recorded pooling, else cls)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--draw-seed", type=int, default=0, help="seed of every evaluation draw (a study's: its seed)")
+    p.add_argument("--seed", type=int, default=0, help="training seed of the fine-tuning")
+    p.add_argument("--arrays", default=None, help="also write the per-example outputs to this .npz file")
     p.add_argument("--limit", type=int, default=None, help="cap every split at N rows (quick runs)")
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--drift-n", type=int, default=1000, help="size of the Δemb text sample")
@@ -52,6 +61,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--finetune-workers", type=int, default=1)
     p.add_argument("--finetune-lr", type=float, default=2e-5)
     p.add_argument("--finetune-head-lr", type=float, default=None, help="classifier learning rate (default: lr)")
+    p.add_argument(
+        "--finetune-eval-every", type=int, default=None, help="dev evaluation every N steps (default: each epoch)"
+    )
+    p.add_argument(
+        "--no-finetune-class-weights",
+        action="store_true",
+        help="plain cross-entropy in fine-tuning (default: weighted by inverse class frequency)",
+    )
     p.add_argument("--storage", default=None, help="Ray Train storage for fine-tuning runs")
     p.add_argument("--address", default=None, help="'auto' to join a running Ray cluster")
     return p.parse_args(argv)
@@ -73,21 +90,36 @@ def main(argv: list[str] | None = None) -> int:
         finetune_max_steps=args.finetune_max_steps,
         finetune_lr=args.finetune_lr,
         finetune_head_lr=args.finetune_head_lr,
+        finetune_eval_every=args.finetune_eval_every,
+        finetune_class_weights=not args.no_finetune_class_weights,
     ).validate()
     if args.finetune_workers < 1:
         raise RaysweepError(f"--finetune-workers: {args.finetune_workers} is below 1; use >= 1")
+    for flag, value in (("--draw-seed", args.draw_seed), ("--seed", args.seed)):
+        if not 0 <= value < 2**32:
+            raise RaysweepError(f"{flag}: {value} is out of range; use a seed in 0 .. 2**32 - 1")
+    arrays_path = None if args.arrays is None else Path(args.arrays).expanduser().resolve()
+    if arrays_path is not None:
+        if arrays_path.suffix != ".npz" or arrays_path.is_dir():
+            raise RaysweepError(f"--arrays {arrays_path}: give a .npz file name, e.g. {out.with_suffix('.npz')}")
+        check_writable_parent(arrays_path.parent, "--arrays")
+    arrays: dict[str, np.ndarray] = {}
     results = evaluate_with(
         args.model,
         settings,
         data_dir=args.data_dir,
         reference_model=args.reference_model,
+        draw_seed=args.draw_seed,
         seed=args.seed,
         pooling=args.pooling,
         storage=args.storage,
         address=args.address,
         finetune_workers=args.finetune_workers,
+        per_example=arrays,
     )
     write_results(out, results)
+    if arrays_path is not None:
+        atomic.save_arrays(arrays_path, arrays)
     print(f"[raysweep] wrote {out} in {results['wall_s']:.0f} s")
     return 0
 

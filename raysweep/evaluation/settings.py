@@ -1,5 +1,9 @@
 """What every model of a study is scored on: one typed record, read from a space's ``evaluation``
-section (or built from ``python -m raysweep.evaluate``'s flags) and passed whole into the suite."""
+section (or built from ``python -m raysweep.evaluate``'s flags) and passed whole into the suite.
+
+Which rows are scored (the GoEmotions test subsample, the Δemb texts, each task's training subsample,
+the few-shot draws and the fine-tuning's train/dev split) is not a setting: the suite draws them with
+its ``draw_seed``, which a study sets to its own seed for every method and training seed alike."""
 
 from __future__ import annotations
 
@@ -30,6 +34,12 @@ class EvaluationSettings:
     """Downstream tasks the ``finetune`` protocol runs on; None: all of them."""
     finetune_train_limit: int | None = ranged(None, gt=0, fix="use a positive row cap or leave it out")
     """Cap each task's fine-tuning train split at this many rows (stratified); None: ``limit``."""
+    finetune_eval_every: int | None = ranged(None, gt=0, fix="use a positive step count or leave it out")
+    """Score the fine-tuned classifier on dev every this many steps (and at the end); None: after every
+    epoch. The test figures come from the evaluation with the best dev macro-F1."""
+    finetune_class_weights: bool = True
+    """Weight the fine-tuning cross-entropy by inverse class frequency (balanced), so an imbalanced task
+    (iSarcasmEval: about 1 sarcastic tweet in 4) does not train a majority-class predictor."""
 
     def validate(self, where: str = "") -> EvaluationSettings:
         prefix = f"{where}: " if where else ""

@@ -10,6 +10,20 @@
    those embeddings (passed by object reference, never copied through the driver);
 4. fine-tunes per task as Ray Train workers (``downstream.finetune``) when ``finetune`` is asked.
 
+Two seeds, two jobs. ``draw_seed`` fixes every row the evaluation draws: the subsample of each split
+(``limit``), the Δemb texts, the few-shot draws, the fine-tuning's train/dev split and the k-means
+initialisations; a study passes its own seed, so every method and every training seed (PLM included)
+is scored on the same rows, and a method's spread over seeds is model variance only. ``seed`` is the
+fine-tuning's training randomness only. The figures record ``draw_seed`` and, under ``draws``, the
+SHA-256 of every text set in order (``data.tasks.texts_fingerprint``), so two evaluations can be checked
+to have seen the same rows.
+
+Given ``per_example`` (a dict), the suite fills it with the per-example outputs behind the figures
+(the layout of ``evaluation.npz``, see ``results/README.md``): ``emotion/labels``, ``emotion/clusters``,
+``emotion/queries``, ``emotion/rr``, ``emotion/p_at_1``, ``emotion/ap_at_r``, ``drift/distance``,
+``drift/overlap``, and per task ``{task}/test_labels``, ``{task}/probe/pred``,
+``{task}/fewshot/k{K}/pred`` (draws x test rows) and ``{task}/finetune/pred``.
+
 Tasks: ``emotion``, ``drift`` and downstream task names (``sst2``, ``isarcasm``, ``irony``,
 ``csv:PATH:TEXT:LABEL[:SPLIT]``); protocols (downstream tasks only): ``probe``, ``fewshot``,
 ``finetune``.
@@ -30,7 +44,7 @@ import numpy as np
 
 from raysweep import __version__, atomic
 from raysweep.data.goemotions import LabeledTexts, load_goemotions, resolve_data_dir
-from raysweep.data.tasks import Task, check_task_names, drift_texts, load_task
+from raysweep.data.tasks import Task, check_task_names, drift_texts, load_task, texts_fingerprint
 from raysweep.errors import RaysweepError
 from raysweep.evaluation.settings import EvaluationSettings
 from raysweep.models.embed import embed_texts
@@ -79,25 +93,29 @@ def versions() -> dict[str, str]:
 # ---------------------------------------------------------------- the Ray tasks
 
 
-def _timed(fn, *args, **kwargs) -> dict[str, Any]:
-    t0 = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return {**out, "wall_s": time.perf_counter() - t0}
+Outputs = tuple[dict[str, Any], dict[str, np.ndarray]]
+"""A job's figures (JSON-able, with its ``wall_s``) and its per-example arrays."""
 
 
-def run_job(kind: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+def run_job(kind: str, *args: Any, **kwargs: Any) -> Outputs:
     """One metric job on embeddings: ``emotion``, ``drift``, ``probe`` or ``fewshot``."""
     from raysweep.evaluation import downstream
-    from raysweep.evaluation.emotion import emotion_metrics
-    from raysweep.metrics.drift import drift_metrics
+    from raysweep.evaluation.emotion import emotion_outputs
+    from raysweep.metrics.drift import per_text_drift, summarise_drift
+
+    def drift(before: np.ndarray, after: np.ndarray) -> Outputs:
+        per_text = per_text_drift(before, after)
+        return summarise_drift(per_text), per_text
 
     jobs = {
-        "emotion": emotion_metrics,
-        "drift": drift_metrics,
-        "probe": downstream.linear_probe,
-        "fewshot": downstream.few_shot,
+        "emotion": emotion_outputs,
+        "drift": drift,
+        "probe": downstream.linear_probe_outputs,
+        "fewshot": downstream.few_shot_outputs,
     }
-    return _timed(jobs[kind], *args, **kwargs)
+    t0 = time.perf_counter()
+    figures, arrays = jobs[kind](*args, **kwargs)
+    return {**figures, "wall_s": time.perf_counter() - t0}, arrays
 
 
 # ---------------------------------------------------------------- the suite
@@ -109,20 +127,25 @@ def parse_list(text: str | list[str] | tuple[str, ...]) -> list[str]:
 
 
 def load_text_sets(
-    tasks: list[str], data_dir: str | None, seed: int, limit: int | None, drift_n: int
+    tasks: list[str], data_dir: str | None, draw_seed: int, limit: int | None, drift_n: int
 ) -> tuple[LabeledTexts | None, list[str] | None, dict[str, Task]]:
-    """Every text set the chosen tasks need, validated (raises before any model is loaded)."""
+    """Every text set the chosen tasks need, drawn with ``draw_seed`` and validated (raises before any
+    model is loaded): the GoEmotions test split, the Δemb texts (test splits), each downstream task,
+    every split capped at ``limit`` rows."""
     emotion = drift = None
     downstream: dict[str, Task] = {}
     for name in tasks:
         if name == EMOTION:
-            emotion = load_goemotions(data_dir).test.sample(limit, seed=seed)
+            emotion = load_goemotions(data_dir).test.sample(limit, seed=draw_seed)
         elif name == DRIFT:
-            drift = drift_texts(data_dir, n=min(drift_n, limit or drift_n), seed=seed)
+            drift = drift_texts(data_dir, n=min(drift_n, limit or drift_n), seed=draw_seed)
         else:
-            task = load_task(name, data_dir, seed)
+            task = load_task(name, data_dir, draw_seed)
             downstream[task.name] = dataclasses.replace(
-                task, train=task.train.sample(limit, seed=seed), test=task.test.sample(limit, seed=seed)
+                task,
+                train=task.train.sample(limit, seed=draw_seed),
+                test=task.test.sample(limit, seed=draw_seed),
+                dev=None if task.dev is None else task.dev.sample(limit, seed=draw_seed),
             )
     return emotion, drift, downstream
 
@@ -133,6 +156,7 @@ def evaluate_model(
     protocols: str | list[str] | tuple[str, ...] = DEFAULT_PROTOCOLS,
     data_dir: str | os.PathLike[str] | None = None,
     reference_model: str | None = None,
+    draw_seed: int = 0,
     seed: int = 0,
     limit: int | None = None,
     pooling: str | None = None,
@@ -142,13 +166,16 @@ def evaluate_model(
     finetune_tasks: str | list[str] | tuple[str, ...] | None = None,
     storage: str | os.PathLike[str] | None = None,
     address: str | None = None,
+    per_example: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """All chosen figures for ``model`` (a folder, hub name or alias) as one JSON-able dict.
 
-    ``reference_model`` (for Δemb) defaults to the base model recorded in the folder's
+    ``draw_seed`` fixes every row drawn (see the module docstring), ``seed`` the fine-tuning's training
+    only. ``reference_model`` (for Δemb) defaults to the base model recorded in the folder's
     ``raysweep.json``, else the model itself; ``pooling`` to the recorded pooling, else ``cls``.
     ``limit`` caps every split (quick runs); ``finetune_options`` go to ``downstream.finetune``, which
-    runs on the downstream tasks named in ``finetune_tasks`` (default: all of them).
+    runs on the downstream tasks named in ``finetune_tasks`` (default: all of them). ``per_example``, when
+    given, is filled with the per-example outputs (``evaluation.npz``'s keys).
     """
     t0 = time.perf_counter()
     task_list, protocol_list = parse_list(tasks), parse_list(protocols)
@@ -164,7 +191,8 @@ def evaluate_model(
     if stray:
         raise RaysweepError(f"fine-tuning task {stray[0]!r} is not among the downstream tasks; add it to tasks")
     root = resolve_data_dir(None if data_dir is None else str(data_dir))
-    emotion, drift, downstream = load_text_sets(task_list, None if root is None else str(root), seed, limit, drift_n)
+    text_sets = load_text_sets(task_list, None if root is None else str(root), draw_seed, limit, drift_n)
+    emotion, drift, downstream = text_sets
     tuned_names = {name for spec, name in zip(specs, downstream, strict=False) if spec in tuned}
 
     record = model_record(model)
@@ -174,13 +202,17 @@ def evaluate_model(
     resolved, resolved_ref = check_model_exists(model), check_model_exists(reference)
 
     import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     from raysweep.train.cluster import connect
 
     connect(address)
-    # "DEFAULT": not captured by the placement group of a Tune trial that calls this (its 0.01 CPU)
-    embed = ray.remote(num_cpus=1, scheduling_strategy="DEFAULT")(embed_texts)
-    job = ray.remote(num_cpus=1, scheduling_strategy="DEFAULT")(run_job)
+    # "DEFAULT": not captured by the placement group of a Tune trial that calls this (its 0.01 CPU); a model
+    # folder is on this node's disk, which another node of a cluster does not see: embed on this node
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    local = any(Path(m).is_dir() for m in (resolved, resolved_ref))
+    embed = ray.remote(num_cpus=1, scheduling_strategy=here if local else "DEFAULT")(embed_texts)
+    job = ray.remote(num_cpus=1, scheduling_strategy="DEFAULT", num_returns=2)(run_job)
     emb: dict[str, Any] = {}
 
     def embedded(key: str, texts: list[str]):
@@ -190,7 +222,8 @@ def evaluate_model(
 
     pending: dict[tuple[str, ...], Any] = {}
     if emotion is not None:
-        pending[(EMOTION,)] = job.remote(EMOTION, embedded("goemotions/test", emotion.texts), emotion.labels, seed)
+        test = embedded("goemotions/test", emotion.texts)
+        pending[(EMOTION,)] = job.remote(EMOTION, test, emotion.labels, draw_seed)
     if drift is not None:
         after = embedded("drift", drift)
         before = after if resolved_ref == resolved else embed.remote(resolved_ref, pooling, drift, max_length)
@@ -199,11 +232,14 @@ def evaluate_model(
         args = (task.train.labels, embedded(f"{name}/test", task.test.texts), task.test.labels, task.num_classes)
         for protocol in ("probe", "fewshot"):
             if protocol in protocol_list:
-                kwargs = {"seed": seed}
-                pending[(name, protocol)] = job.remote(
-                    protocol, embedded(f"{name}/train", task.train.texts), *args, **kwargs
-                )
-    results = dict(zip(pending, ray.get(list(pending.values())), strict=True))
+                train = embedded(f"{name}/train", task.train.texts)
+                pending[(name, protocol)] = job.remote(protocol, train, *args, draw_seed=draw_seed)
+    figures_refs = [refs[0] for refs in pending.values()]
+    results = dict(zip(pending, ray.get(figures_refs), strict=True))
+    arrays: dict[str, np.ndarray] = {}
+    if per_example is not None:
+        outputs = dict(zip(pending, ray.get([refs[1] for refs in pending.values()]), strict=True))
+        arrays = _per_example_arrays(outputs, emotion, downstream)
 
     out: dict[str, Any] = {
         "model": model,
@@ -212,11 +248,13 @@ def evaluate_model(
         "pooling": pooling,
         "baseline": record.get("baseline"),
         "data_dir": None if root is None else str(root),
+        "draw_seed": draw_seed,
         "seed": seed,
         "limit": limit,
         "max_length": max_length,
         "tasks": task_list,
         "protocols": protocol_list,
+        "draws": drawn_fingerprints(emotion, drift, downstream, protocol_list, draw_seed),
         "versions": versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
@@ -229,24 +267,77 @@ def evaluate_model(
         entry: dict[str, Any] = {"n_train": len(task.train), "n_test": len(task.test), "dropped": task.dropped}
         entry.update({p: results[(name, p)] for p in ("probe", "fewshot") if (name, p) in results})
         if "finetune" in protocol_list and name in tuned_names:
-            from raysweep.evaluation.downstream import finetune
+            from raysweep.evaluation.downstream import finetune_outputs
 
             storage_path = Path(storage) if storage else Path(tempfile.gettempdir()) / "raysweep-finetune"
             run = f"finetune-{name}-{Path(resolved).name}-{time.strftime('%Y%m%d-%H%M%S')}"
-            entry["finetune"] = _timed(
-                finetune,
+            started = time.perf_counter()
+            figures, tuned_arrays = finetune_outputs(
                 resolved,
                 task,
                 storage_path,
                 run,
                 pooling=pooling,
                 max_length=max_length,
+                draw_seed=draw_seed,
                 seed=seed,
                 **(finetune_options or {}),
             )
+            for split, fingerprint in figures.pop("texts").items():
+                out["draws"][f"{name}/finetune/{split}"] = fingerprint
+            entry["finetune"] = {**figures, "wall_s": time.perf_counter() - started}
+            arrays[f"{name}/finetune/pred"] = tuned_arrays["pred"]
         out["downstream"][name] = entry
+    if per_example is not None:
+        per_example.update(arrays)
     out["wall_s"] = time.perf_counter() - t0
     return out
+
+
+def drawn_fingerprints(
+    emotion: LabeledTexts | None,
+    drift: list[str] | None,
+    downstream: dict[str, Task],
+    protocols: list[str],
+    draw_seed: int,
+) -> dict[str, str]:
+    """The SHA-256 of every text set an evaluation scores, in order: ``goemotions/test``, ``drift``,
+    ``{task}/train``, ``{task}/test`` and ``{task}/fewshot`` (the texts of every draw, k by k); the
+    fine-tuning adds ``{task}/finetune/train`` and ``{task}/finetune/dev``."""
+    from raysweep.evaluation.downstream import few_shot_draws
+
+    prints: dict[str, str] = {}
+    if emotion is not None:
+        prints["goemotions/test"] = texts_fingerprint(emotion.texts)
+    if drift is not None:
+        prints["drift"] = texts_fingerprint(drift)
+    for name, task in downstream.items():
+        prints[f"{name}/train"] = texts_fingerprint(task.train.texts)
+        prints[f"{name}/test"] = texts_fingerprint(task.test.texts)
+        if "fewshot" in protocols:
+            draws = few_shot_draws(task.train.labels, draw_seed=draw_seed)
+            prints[f"{name}/fewshot"] = texts_fingerprint(
+                [task.train.texts[i] for picks in draws.values() for rows in picks for i in rows]
+            )
+    return prints
+
+
+def _per_example_arrays(
+    outputs: dict[tuple[str, ...], dict[str, np.ndarray]], emotion: LabeledTexts | None, downstream: dict[str, Task]
+) -> dict[str, np.ndarray]:
+    """The metric jobs' per-example outputs under their ``evaluation.npz`` keys."""
+    arrays: dict[str, np.ndarray] = {}
+    if emotion is not None and (EMOTION,) in outputs:
+        arrays[f"{EMOTION}/labels"] = np.asarray(emotion.labels, dtype=np.int64)
+        arrays.update({f"{EMOTION}/{k}": v for k, v in outputs[(EMOTION,)].items()})
+    if (DRIFT,) in outputs:
+        arrays.update({f"{DRIFT}/{k}": v for k, v in outputs[(DRIFT,)].items()})
+    for name, task in downstream.items():
+        arrays[f"{name}/test_labels"] = np.asarray(task.test.labels, dtype=np.int64)
+        for protocol in ("probe", "fewshot"):
+            for key, value in outputs.get((name, protocol), {}).items():
+                arrays[f"{name}/{protocol}/{key}"] = value
+    return arrays
 
 
 def evaluate_with(
@@ -255,12 +346,14 @@ def evaluate_with(
     *,
     data_dir: str | os.PathLike[str] | None = None,
     reference_model: str | None = None,
+    draw_seed: int = 0,
     seed: int = 0,
     pooling: str | None = None,
     storage: str | os.PathLike[str] | None = None,
     address: str | None = None,
     finetune_workers: int = 1,
     finetune_cpus_per_worker: float = 1.0,
+    per_example: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """:func:`evaluate_model` with a study's (or the CLI's) :class:`EvaluationSettings` passed whole:
     the one place the settings' fields are mapped onto the suite and the fine-tuning protocol."""
@@ -268,9 +361,11 @@ def evaluate_with(
     finetune = {
         "epochs": settings.finetune_epochs,
         "max_steps": settings.finetune_max_steps,
+        "eval_every": settings.finetune_eval_every,
         "lr": settings.finetune_lr,
         "head_lr": settings.finetune_head_lr,
         "train_limit": settings.finetune_train_limit,
+        "class_weights": settings.finetune_class_weights,
         "num_workers": finetune_workers,
         "cpus_per_worker": finetune_cpus_per_worker,
     }
@@ -280,6 +375,7 @@ def evaluate_with(
         settings.protocols,
         data_dir=data_dir,
         reference_model=reference_model,
+        draw_seed=draw_seed,
         seed=seed,
         limit=settings.limit,
         pooling=pooling,
@@ -289,6 +385,7 @@ def evaluate_with(
         finetune_tasks=settings.finetune_tasks,
         storage=storage,
         address=address,
+        per_example=per_example,
     )
 
 

@@ -20,8 +20,13 @@ def _unit(x: np.ndarray) -> torch.Tensor:
     return torch.nn.functional.normalize(t, dim=1)
 
 
+def cosine_distances(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Every text's cosine distance 1 - cos(before_i, after_i); their mean is Δemb."""
+    return (1.0 - (_unit(before) * _unit(after)).sum(1)).double().numpy()
+
+
 def cosine_drift(before: np.ndarray, after: np.ndarray) -> float:
-    return float((1.0 - (_unit(before) * _unit(after)).sum(1)).mean())
+    return float(np.mean(cosine_distances(before, after)))
 
 
 def _knn(unit: torch.Tensor, k: int) -> torch.Tensor:
@@ -30,13 +35,28 @@ def _knn(unit: torch.Tensor, k: int) -> torch.Tensor:
     return sims.topk(k, dim=1).indices
 
 
-def knn_overlap(before: np.ndarray, after: np.ndarray, k: int = 10) -> float:
+def knn_overlaps(before: np.ndarray, after: np.ndarray, k: int = 10) -> np.ndarray:
+    """Every text's |N_k_before(i) ∩ N_k_after(i)| / k; their mean is the kNN overlap."""
     k = min(k, len(before) - 1)
     a, b = _knn(_unit(before), k), _knn(_unit(after), k)
-    hits = (a.unsqueeze(2) == b.unsqueeze(1)).any(2).sum(1).float()
-    return float((hits / k).mean())
+    hits = (a.unsqueeze(2) == b.unsqueeze(1)).any(2).sum(1).double()
+    return (hits / k).numpy()
+
+
+def knn_overlap(before: np.ndarray, after: np.ndarray, k: int = 10) -> float:
+    return float(np.mean(knn_overlaps(before, after, k)))
+
+
+def per_text_drift(before: np.ndarray, after: np.ndarray, k: int = 10) -> dict[str, np.ndarray]:
+    """``distance`` and ``overlap`` of every text (row i of both arrays is text i)."""
+    return {"distance": cosine_distances(before, after), "overlap": knn_overlaps(before, after, k)}
+
+
+def summarise_drift(per_text: dict[str, np.ndarray]) -> dict[str, float]:
+    """Δemb, kNN overlap and topology drift: the means of :func:`per_text_drift`'s figures."""
+    overlap = float(np.mean(per_text["overlap"]))
+    return {"delta_emb": float(np.mean(per_text["distance"])), "knn_overlap": overlap, "topology_drift": 1.0 - overlap}
 
 
 def drift_metrics(before: np.ndarray, after: np.ndarray, k: int = 10) -> dict[str, float]:
-    overlap = knn_overlap(before, after, k)
-    return {"delta_emb": cosine_drift(before, after), "knn_overlap": overlap, "topology_drift": 1.0 - overlap}
+    return summarise_drift(per_text_drift(before, after, k))

@@ -30,7 +30,14 @@ ALPHA = 0.05
 
 
 def _clustering(score: Callable[[np.ndarray, np.ndarray], float]) -> Callable[..., float]:
-    return lambda labels, clusters: float(score(labels, clusters))
+    """A clustering figure recomputed on resampled rows: the mean over the k-means runs (the columns of
+    ``clusters``, rows x runs), as ``metrics.clustering.cluster_scores`` reports it."""
+
+    def statistic(labels: np.ndarray, clusters: np.ndarray) -> float:
+        runs = clusters if clusters.ndim == 2 else clusters[:, None]
+        return float(np.mean([score(labels, runs[:, j]) for j in range(runs.shape[1])]))
+
+    return statistic
 
 
 def macro_f1(labels: np.ndarray, pred: np.ndarray, classes: int) -> float:
@@ -103,8 +110,8 @@ def load_arrays(model_dir: Path) -> dict[str, np.ndarray] | None:
         return None
     with np.load(path, allow_pickle=False) as saved:
         arrays = {k: saved[k] for k in saved.files}
-    for k, v in arrays.items():  # few-shot predictions are stored draws x examples
-        if "/fewshot/" in k and v.ndim == 2:
+    for k, v in arrays.items():  # few-shot predictions and k-means runs are stored draws x examples
+        if ("/fewshot/" in k or k == "emotion/clusters") and v.ndim == 2:
             arrays[k] = v.T
     return arrays
 

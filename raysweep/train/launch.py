@@ -32,8 +32,13 @@ def build_trainer(
     callbacks: list[Any] | None = None,
     loop=train_loop_per_worker,
     extra_loop_config: dict[str, Any] | None = None,
+    checkpoint_score: str | None = None,
 ):
-    """A ``TorchTrainer`` for ``cfg``; ``data`` is a ``TrainingData`` or an ObjectRef to one."""
+    """A ``TorchTrainer`` for ``cfg``; ``data`` is a ``TrainingData`` or an ObjectRef to one.
+
+    Ray keeps the last two checkpoints; with ``checkpoint_score`` (a reported metric, higher is
+    better) it keeps the best one by that metric (a tie: the later) and the last one (what a
+    restarted worker group resumes from); ``Result.best_checkpoints`` lists them."""
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
@@ -52,7 +57,13 @@ def build_trainer(
             name=name,
             storage_path=absolute_storage(storage_path),
             failure_config=FailureConfig(max_failures=cfg.train.max_failures, controller_failure_limit=3),
-            checkpoint_config=CheckpointConfig(num_to_keep=2),
+            checkpoint_config=(
+                CheckpointConfig(num_to_keep=2)
+                if checkpoint_score is None
+                else CheckpointConfig(
+                    num_to_keep=1, checkpoint_score_attribute=checkpoint_score, checkpoint_score_order="max"
+                )
+            ),
             callbacks=callbacks,
         ),
     )

@@ -27,6 +27,9 @@ class TrainingData:
     drift_tokens: TokenizedTexts | None = None
     """Non-GoEmotions texts on which Δemb is tracked during training (optional)."""
     frozen_drift: np.ndarray | None = None
+    class_weights: np.ndarray | None = None
+    """Per-class weights of a classifier's cross-entropy (``ce``), e.g. inverse class frequency for an
+    imbalanced downstream task; None: every class weighs 1."""
 
     @property
     def num_classes(self) -> int:

@@ -82,18 +82,22 @@ def final_trial(
     )
     chosen.method.run(context)
     trained = run_record(out)
+    arrays: dict[str, Any] = {}
     figures = evaluate_with(
         str(out),
         evaluation,
         data_dir=data_dir,
         reference_model=cfg.model.name,
+        draw_seed=study.seed,  # the study's draws, shared by every method and training seed
         seed=spec.seed,
         pooling=cfg.model.pooling,
         storage=storage,
         finetune_workers=cfg.train.num_workers,
         finetune_cpus_per_worker=cfg.train.cpus_per_worker,
+        per_example=arrays,
     )
     figures["spec"] = spec.to_dict()
+    atomic.save_arrays(out / "evaluation.npz", arrays)
     atomic.write_text(out / "evaluation.json", json.dumps(figures, indent=2))
     tune.report(
         {
@@ -124,7 +128,9 @@ def run_record(model_dir: Path) -> dict[str, float]:
 
 
 def flatten_evaluation(figures: dict[str, Any]) -> dict[str, float]:
-    """The evaluation JSON as flat ``name: float`` columns (emotion, drift, per-task protocol F1s)."""
+    """The evaluation JSON as flat ``name: float`` columns (emotion, drift, per-task protocol F1s), with
+    ``{task}_probe_collapsed``, ``{task}_finetune_collapsed`` and ``{task}_fewshot_{k}_collapsed``: 1.0
+    when that classifier (any draw, for few-shot) predicted one class only, else 0.0."""
     flat: dict[str, float] = {}
     for k in ("ami", "ari", "fms", "mrr", "p_at_1", "map_at_r"):
         if k in figures.get("emotion", {}):
@@ -140,6 +146,11 @@ def flatten_evaluation(figures: dict[str, Any]) -> dict[str, float]:
         for shot, stats in entry.get("fewshot", {}).items():
             if isinstance(stats, dict) and "macro_f1_mean" in stats:
                 flat[f"{task}_fewshot_{shot}_f1"] = float(stats["macro_f1_mean"])
+                if "collapsed" in stats:
+                    flat[f"{task}_fewshot_{shot}_collapsed"] = float(any(stats["collapsed"]))
         if "finetune" in entry:
             flat[f"{task}_finetune_f1"] = float(entry["finetune"]["macro_f1"])
+        for protocol in ("probe", "finetune"):
+            if "collapsed" in entry.get(protocol, {}):
+                flat[f"{task}_{protocol}_collapsed"] = float(entry[protocol]["collapsed"])
     return flat

@@ -25,6 +25,10 @@ from raysweep.tune.driver import data_key, final_trial, search_trial
 from raysweep.tune.resources import TRIAL_CPU, ResourcePlan
 from raysweep.tune.space import SearchSpace
 
+HEAD_RESOURCE = "node:__internal_head__"
+"""Ray's resource of the head node (1 there, absent elsewhere): trials ask for a sliver of it, so they
+run on the head (beside the driver and the results folder, never on a spot worker)."""
+
 
 @dataclass
 class StudyPaths:
@@ -118,8 +122,11 @@ def run_search(space: SearchSpace, paths: StudyPaths, plan: ResourcePlan, data: 
     s = space.study
     base = space.base.to_dict()
     base["train"].update(cpus_per_worker=plan.cpus_per_worker)
+    # the trial (and so its Train controller) on the head, which is never a spot node: a lost worker node
+    # then costs the run a restart of its workers from their checkpoint, not the trial
     trainable = tune.with_resources(
-        tune.with_parameters(search_trial, base=base, data=data, storage=paths.root), {"CPU": TRIAL_CPU}
+        tune.with_parameters(search_trial, base=base, data=data, storage=paths.root),
+        {"CPU": TRIAL_CPU, HEAD_RESOURCE: 0.001},
     )
 
     def make():
@@ -238,7 +245,10 @@ def run_finals(
             data_dir=data_dir,
             study=space.study,
         ),
-        {"CPU": TRIAL_CPU},
+        # on the head, beside the driver: a final run writes its model folder into the results folder,
+        # which is the head's own disk on a cluster (the driver reads it back for the tables); and the
+        # head is never a spot node
+        {"CPU": TRIAL_CPU, HEAD_RESOURCE: 0.001},
     )
 
     def make():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import task_fixtures
 
-from raysweep.data.tasks import CsvTaskSpec, drift_texts, load_task, load_tasks
+from raysweep.data.tasks import CsvTaskSpec, drift_texts, load_task, load_tasks, texts_fingerprint
 from raysweep.errors import RaysweepError
 
 tiny_tasks_dir = pytest.fixture(scope="session")(task_fixtures.tiny_tasks_dir)
@@ -114,3 +114,44 @@ def test_drift_texts_fixed_seeded_and_not_goemotions(tiny_tasks_dir):
     assert not any(t in goemotions.split("\t") for t in a)
     tests = {t for n in ("sst2", "isarcasm", "irony") for t in load_task(n, tiny_tasks_dir).test.texts}
     assert set(a) <= tests
+
+
+def _test_texts(data_dir) -> set[str]:
+    return {t for n in ("sst2", "isarcasm", "irony") for t in load_task(n, data_dir).test.texts}
+
+
+def test_search_drift_texts_come_from_training_rows_only(tiny_tasks_dir):
+    search = drift_texts(tiny_tasks_dir, n=30, seed=1, split="train")
+    assert search == drift_texts(tiny_tasks_dir, n=30, seed=1, split="train") and len(set(search)) == 30
+    trains = {t for n in ("sst2", "isarcasm", "irony") for t in load_task(n, tiny_tasks_dir).train.texts}
+    assert set(search) <= trains and not set(search) & _test_texts(tiny_tasks_dir)
+    for seed in (0, 1, 2):  # disjoint from the final Δemb texts whatever the study's seed
+        assert not set(search) & set(drift_texts(tiny_tasks_dir, n=30, seed=seed))
+    with pytest.raises(RaysweepError, match="unknown split 'dev'"):
+        drift_texts(tiny_tasks_dir, n=30, split="dev")
+
+
+def test_search_drift_texts_leave_out_a_training_text_that_is_also_a_test_text(tmp_path):
+    shared = "angry hate w1 w2"
+    rows = [("great wonderful w3", "pos", "train"), ("angry rage w4", "neg", "train"), (shared, "neg", "train")]
+    rows += [(shared, "neg", "test"), ("great amazing w5", "pos", "test")]
+    path = tmp_path / "mine.csv"
+    path.write_text("text,label,split\n" + "".join(f"{t},{y},{s}\n" for t, y, s in rows))
+    search = drift_texts(None, n=10, seed=0, tasks=(f"csv:{path}:text:label:split",), split="train")
+    assert sorted(search) == ["angry rage w4", "great wonderful w3"]
+
+
+def test_real_search_drift_texts_are_disjoint_from_every_test_split(shared_data_dir):
+    """The study's search sample (500 texts, seed 1) against the final Δemb texts of studies seeded
+    0..2 (1,000 each) and every test text of the built-in tasks."""
+    search = set(drift_texts(shared_data_dir, n=500, seed=1, split="train"))
+    assert len(search) == 500
+    assert not search & _test_texts(shared_data_dir)
+    for seed in (0, 1, 2):
+        assert not search & set(drift_texts(shared_data_dir, n=1000, seed=seed))
+
+
+def test_texts_fingerprint_is_the_texts_in_order():
+    assert texts_fingerprint(["a", "b"]) == texts_fingerprint(["a", "b"])
+    assert texts_fingerprint(["a", "b"]) != texts_fingerprint(["b", "a"])
+    assert texts_fingerprint(["ab"]) != texts_fingerprint(["a", "b"])  # texts are delimited

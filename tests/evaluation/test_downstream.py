@@ -8,7 +8,14 @@ import pytest
 import task_fixtures
 
 from raysweep.data.tasks import load_task
-from raysweep.evaluation.downstream import few_shot, few_shot_indices, finetune, linear_probe
+from raysweep.evaluation.downstream import (
+    few_shot,
+    few_shot_draws,
+    few_shot_indices,
+    few_shot_outputs,
+    finetune,
+    linear_probe,
+)
 from raysweep.metrics.classification import classification_scores
 
 tiny_tasks_dir = pytest.fixture(scope="session")(task_fixtures.tiny_tasks_dir)
@@ -48,13 +55,26 @@ def test_few_shot_indices_reproducible_and_stratified():
 def test_few_shot_mean_and_std_over_seeds():
     x, y = blobs(80, 2)
     tx, ty = blobs(20, 2, seed=1)
-    out = few_shot(x, y, tx, ty, 2, ks=(8, 16), seeds=5)
+    out = few_shot(x, y, tx, ty, 2, ks=(8, 16), draws=5)
     assert set(out) == {"k8", "k16"}
     runs = out["k8"]["macro_f1"]
     assert len(runs) == 5
     assert out["k8"]["macro_f1_mean"] == pytest.approx(np.mean(runs))
     assert out["k8"]["macro_f1_std"] == pytest.approx(np.std(runs))
-    assert out == few_shot(x, y, tx, ty, 2, ks=(8, 16), seeds=5)  # reproducible
+    assert out == few_shot(x, y, tx, ty, 2, ks=(8, 16), draws=5)  # reproducible
+    assert out["k8"]["collapsed"] == [False] * 5
+
+
+def test_few_shot_draws_come_from_the_draw_seed_and_predictions_are_kept():
+    x, y = blobs(80, 2)
+    tx, ty = blobs(20, 2, seed=1)
+    draws = few_shot_draws(y, ks=(8,), draws=3, draw_seed=2)
+    assert [rows.tolist() for rows in draws["k8"]] == [few_shot_indices(y, 8, 2000 + d).tolist() for d in range(3)]
+    assert few_shot_draws(y, ks=(8,), draws=3, draw_seed=3)["k8"][0].tolist() != draws["k8"][0].tolist()
+    figures, arrays = few_shot_outputs(x, y, tx, ty, 2, ks=(8, 16), draws=3, draw_seed=2)
+    assert set(arrays) == {"k8/pred", "k16/pred"} and arrays["k8/pred"].shape == (3, len(ty))
+    recomputed = [classification_scores(ty, p, 2)["macro_f1"] for p in arrays["k8/pred"]]
+    assert figures["k8"]["macro_f1"] == pytest.approx(recomputed)
 
 
 def test_finetune_runs_as_ray_train_workers(tiny_roberta, tiny_tasks_dir, ray_local, tmp_path):
@@ -62,5 +82,5 @@ def test_finetune_runs_as_ray_train_workers(tiny_roberta, tiny_tasks_dir, ray_lo
     scores = finetune(
         tiny_roberta, task, tmp_path / "runs", "ft-test", max_steps=4, batch_size=8, lr=1e-3, max_length=32
     )
-    assert scores["steps"] == 4 and scores["train_rows"] == len(task.train)
+    assert scores["steps"] == 4 and scores["train_rows"] + scores["dev_rows"] == len(task.train)
     assert 0.0 <= scores["macro_f1"] <= 1.0 and "pos_f1" in scores

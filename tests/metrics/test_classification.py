@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from raysweep.metrics.classification import classification_scores
+from raysweep.metrics.classification import classification_scores, collapsed
 
 
 def test_a_class_never_predicted_or_absent_counts_as_zero() -> None:
@@ -22,3 +22,8 @@ def test_a_class_never_predicted_or_absent_counts_as_zero() -> None:
 def test_binary_adds_the_positive_class() -> None:
     scores = classification_scores(np.array([1, 1, 0, 0]), np.array([1, 0, 0, 0]), 2)
     assert scores["pos_f1"] == pytest.approx(2 / 3) and scores["macro_f1"] == pytest.approx((2 / 3 + 0.8) / 2)
+
+
+def test_collapsed_means_one_class_predicted() -> None:
+    assert collapsed(np.zeros(10, dtype=int)) and collapsed(np.array([2]))
+    assert not collapsed(np.array([0, 0, 0, 1]))

@@ -10,7 +10,7 @@ import torch
 from conftest import CUES, FILLER
 
 from raysweep.data.tokenized import tokenize
-from raysweep.metrics.drift import drift_metrics
+from raysweep.metrics.drift import drift_metrics, per_text_drift
 from raysweep.models.embed import embed_tokens
 from raysweep.models.encoder import PooledEncoder, load_encoder, load_tokenizer
 
@@ -46,3 +46,15 @@ def test_drift_zero_for_same_model_and_grows_with_perturbation(tiny_roberta):
         overlaps.append(m["knn_overlap"])
     assert 0 < deltas[0] < deltas[1] < deltas[2]
     assert overlaps[0] >= overlaps[2] and overlaps[2] < 1.0
+
+
+def test_per_text_drift_means_are_the_figures():
+    rng = np.random.default_rng(1)
+    before = rng.normal(size=(40, 8))
+    after = before + rng.normal(scale=0.5, size=before.shape)
+    per = per_text_drift(before, after)
+    assert per["distance"].shape == per["overlap"].shape == (40,)
+    assert ((per["overlap"] >= 0) & (per["overlap"] <= 1)).all()
+    figures = drift_metrics(before, after)
+    assert per["distance"].mean() == pytest.approx(figures["delta_emb"], abs=1e-9)
+    assert per["overlap"].mean() == pytest.approx(figures["knn_overlap"], abs=1e-9)

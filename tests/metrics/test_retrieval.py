@@ -9,7 +9,7 @@ from pytorch_metric_learning.distances import CosineSimilarity
 from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator
 from pytorch_metric_learning.utils.inference import CustomKNN
 
-from raysweep.metrics.retrieval import retrieval_metrics
+from raysweep.metrics.retrieval import per_query_retrieval, retrieval_metrics
 
 
 def on_circle(degrees: list[float]) -> np.ndarray:
@@ -69,3 +69,21 @@ def test_block_size_does_not_change_the_figures():
 def test_all_lone_points_give_nan():
     scores = retrieval_metrics(np.eye(3, dtype=np.float32), np.array([0, 1, 2]))
     assert all(np.isnan(v) for v in scores.values())
+
+
+def test_per_query_figures_by_hand_and_their_means_are_the_figures():
+    x = on_circle([0, 10, 40, 35, 65, 85])
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    per = per_query_retrieval(x, labels)
+    assert per["queries"].tolist() == [0, 1, 2, 3, 4, 5]
+    assert per["rr"] == pytest.approx([1, 1, 1 / 3, 1 / 3, 1, 1], abs=1e-6)
+    assert per["p_at_1"].tolist() == [1, 1, 0, 0, 1, 1]
+    assert per["ap_at_r"] == pytest.approx([0.5, 0.5, 0, 0, 0.5, 0.5], abs=1e-6)
+    rng = np.random.default_rng(4)
+    labels = np.repeat(np.arange(5), [60, 25, 9, 3, 1])  # the lone point (row 97) is no query
+    x = rng.normal(size=(len(labels), 12)).astype(np.float32)
+    per = per_query_retrieval(x, labels, block_bytes=4 * len(labels) * 7)
+    assert per["queries"].tolist() == list(range(97)) and all(len(per[k]) == 97 for k in ("rr", "p_at_1", "ap_at_r"))
+    scores = retrieval_metrics(x, labels)
+    means = {"mrr": per["rr"].mean(), "p_at_1": per["p_at_1"].mean(), "map_at_r": per["ap_at_r"].mean()}
+    assert means == pytest.approx(scores, abs=1e-9)

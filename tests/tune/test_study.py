@@ -56,6 +56,14 @@ def test_study_end_to_end(ray_local, tiny_bert: str, tiny_tasks_dir: Path, tmp_p
     assert emo["n_seeds"] == 2 and emo["seeds"] == "0;1"
     assert board.loc[board["method"] == "plm", "delta_emb_mean"].iloc[0] == pytest.approx(0.0, abs=1e-6)
     assert board.loc[board["method"] == "scl", "lam"].iloc[0] == "0.0"
+    # paired evaluation: every method and training seed (PLM included) scored on the study's draws
+    models = sorted((results / "tiny-e2e" / "models").iterdir())
+    evaluations = [json.loads((m / "evaluation.json").read_text()) for m in models]
+    assert len(evaluations) == 9 and all((m / "evaluation.npz").is_file() for m in models)
+    assert {e["draw_seed"] for e in evaluations} == {0} and {e["seed"] for e in evaluations} == {0, 1}
+    assert (
+        all(e["draws"] == evaluations[0]["draws"] for e in evaluations) and "irony/fewshot" in evaluations[0]["draws"]
+    )
 
     trials = pd.read_csv(results / "trials.csv")
     assert len(trials) == 3 and trials["pareto"].any()

@@ -1,6 +1,8 @@
 """``ce``: a linear classifier on the pooled embedding with cross-entropy on the training labels (the
-TLearn baseline on GoEmotions; the fine-tuning protocol on a downstream task). Dev metrics: accuracy
-and macro-F1 of its predictions (``raysweep.metrics.classification``, the test-time definition)."""
+TLearn baseline on GoEmotions; the fine-tuning protocol on a downstream task). With
+``TrainingData.class_weights`` the cross-entropy is class-weighted (the fine-tuning protocol's inverse
+class frequencies on an imbalanced task). Dev metrics: accuracy and macro-F1 of its predictions
+(``raysweep.metrics.classification``, the test-time definition)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,11 @@ class ClassifierObjective(Objective):
     def __init__(self, cfg: RetrofitConfig, data: TrainingData) -> None:
         super().__init__(cfg, data)
         self.labels = torch.from_numpy(np.array(data.train_labels, dtype=np.int64))
+        weights = data.class_weights
+        self.class_weights = None if weights is None else torch.tensor(np.asarray(weights), dtype=torch.float32)
+        if self.class_weights is not None and self.class_weights.shape != (data.num_classes,):
+            shape = tuple(self.class_weights.shape)
+            raise ValueError(f"class_weights has shape {shape}; expected ({data.num_classes},), one weight per class")
 
     def build_head(self, hidden: int) -> nn.Module:
         return nn.Linear(hidden, self.data.num_classes)
@@ -34,7 +41,12 @@ class ClassifierObjective(Objective):
         batch = self.data.train_tokens.batch(indices, ctx.device)
         with autocast(ctx.device, ctx.precision):
             _, logits = model(batch["input_ids"], batch["attention_mask"])
-        ce = F.cross_entropy(logits.float(), self.labels[indices].to(ctx.device))
+        weight = None
+        if self.class_weights is not None:
+            if self.class_weights.device != ctx.device:  # moved once, not per step
+                self.class_weights = self.class_weights.to(ctx.device)
+            weight = self.class_weights
+        ce = F.cross_entropy(logits.float(), self.labels[indices].to(ctx.device), weight=weight)
         return LossTerms(total=ce, parts={"loss": ce.detach(), "ce": ce.detach()})
 
     @torch.inference_mode()
