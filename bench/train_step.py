@@ -6,8 +6,10 @@ Every variant is built once and then run in interleaved rounds over the *same* b
 m-per-class sampler's indices over real GoEmotions texts, dynamic padding), so load from other users of
 the machine hits all variants alike; each ratio is the median over rounds of the per-round ratio.
 
-* ``plain_*``: a hand-written loop (transformers ``AutoModel`` + ``nn.Linear`` head, PML ``SupConLoss``
-  on normalised projections + λ·MSE to precomputed targets, AdamW, grad clipping), timed per phase.
+* ``plain_*``: the hand-written loop of ``raysweep.train.plain_loop.PlainStep`` (transformers
+  ``AutoModel`` + ``nn.Linear`` head, PML ``SupConLoss`` on normalised projections + λ·MSE to
+  precomputed targets, AdamW, grad clipping), timed per phase; every study's goodput is measured
+  against the same loop.
 * ``worker_*``: the objects and the loop body of ``raysweep.train.worker.train_loop_per_worker``
   (``RetrofitModel``, ``SupConObjective``, ``build_optimizer``, the sampler's batches, clipping, the
   finiteness check, scheduler step, running means).
@@ -25,64 +27,9 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from bench import bench_config, data_dir, emit, median, now, peak_rss_mb
-
-
-class PlainStep:
-    """A plain PyTorch SupCon + VSP step of the same model, batch and sequence length."""
-
-    def __init__(
-        self,
-        model_path: str,
-        data: Any,
-        *,
-        precision: str,
-        attn: str,
-        fused: bool,
-        lam: float = 1.0,
-        tau: float = 0.1,
-        seed: int = 0,
-    ) -> None:
-        from pytorch_metric_learning.losses import SupConLoss
-        from transformers import AutoModel
-
-        torch.manual_seed(seed)
-        self.encoder = AutoModel.from_pretrained(model_path, attn_implementation=attn, add_pooling_layer=False)
-        self.head = nn.Linear(self.encoder.config.hidden_size, 64)
-        self.encoder.train()
-        self.params = [*self.encoder.parameters(), *self.head.parameters()]
-        self.opt = torch.optim.AdamW(self.params, lr=2e-5, weight_decay=0.01, fused=fused, foreach=not fused)
-        self.supcon = SupConLoss(temperature=tau)
-        self.ids, self.lengths = data.train_tokens.input_ids, data.train_tokens.lengths
-        self.labels = torch.from_numpy(np.asarray(data.train_labels, dtype=np.int64))
-        self.targets = torch.from_numpy(np.asarray(data.frozen_train))
-        self.lam = lam
-        self.bf16 = precision == "bf16"
-        self.phases: dict[str, float] = {"forward": 0.0, "backward": 0.0, "clip": 0.0, "optimizer": 0.0}
-
-    def step(self, idx: np.ndarray) -> None:
-        t0 = now()
-        width = int(self.lengths[idx].max())
-        ids = torch.from_numpy(self.ids[idx, :width].astype(np.int64))
-        mask = (torch.arange(width)[None, :] < torch.from_numpy(self.lengths[idx])[:, None]).long()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-            emb = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state[:, 0]
-            proj = self.head(emb)
-        loss = self.supcon(F.normalize(proj.float(), dim=-1), self.labels[idx])
-        loss = loss + self.lam * F.mse_loss(emb.float(), self.targets[idx])
-        t1 = now()
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        t2 = now()
-        torch.nn.utils.clip_grad_norm_(self.params, 1.0)
-        t3 = now()
-        self.opt.step()
-        t4 = now()
-        for k, a, b in (("forward", t0, t1), ("backward", t1, t2), ("clip", t2, t3), ("optimizer", t3, t4)):
-            self.phases[k] += b - a
+from raysweep.train.plain_loop import PlainStep
 
 
 class WorkerStep:

@@ -21,8 +21,10 @@ RESTARTS = 5
 
 
 def restart_seed(seed: int, restart: int) -> int:
-    """The k-means seed of run ``restart`` (0, 1, ...) of a clustering drawn with ``seed``."""
-    return seed * 1000 + restart
+    """The k-means seed of run ``restart`` (0, 1, ...) of a clustering drawn with ``seed`` (any
+    non-negative int): a 32-bit draw of NumPy's ``SeedSequence([seed, restart])``, the range
+    scikit-learn accepts."""
+    return int(np.random.SeedSequence([seed, restart]).generate_state(1)[0])
 
 
 def kmeans_clusters(embeddings: np.ndarray, k: int, seed: int = 0, restarts: int = RESTARTS) -> np.ndarray:

@@ -8,6 +8,9 @@ from its last checkpoint (that is how a restarted trial continues).
 from __future__ import annotations
 
 import os
+import signal
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -69,10 +72,28 @@ def build_trainer(
     )
 
 
+def run_trainer(trainer: Any) -> Any:
+    """``trainer.fit()``, then the SIGINT handler it left behind put back as it was.
+
+    Called on the main thread, Train V2's ``fit`` registers a SIGINT handler whose closure holds the
+    run's TrainController actor and never unregisters it, so the finished controller stays alive
+    until the *next* ``fit`` replaces the handler, and is destroyed while that run's controller is
+    starting. Seen here (Ray 2.60): that second run's ``controller.run`` never started and its
+    ``fit`` waited forever (the hang of tests/train/test_worker.py in CI). Restoring the handler
+    frees the finished controller at once, between runs. Inside a Tune trial (not the main thread)
+    Ray registers no handler and this is a plain ``fit``."""
+    if threading.current_thread() is not threading.main_thread():
+        return trainer.fit()
+    previous: Callable[..., Any] | int | None = signal.getsignal(signal.SIGINT)
+    try:
+        return trainer.fit()
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+
+
 def fit(cfg: RetrofitConfig, data: Any, name: str, storage_path: str, **kwargs: Any):
     """Run to completion and return Ray's ``Result`` (metrics, last checkpoint, error)."""
-    trainer = build_trainer(cfg, data, name, storage_path, **kwargs)
-    result = trainer.fit()
+    result = run_trainer(build_trainer(cfg, data, name, storage_path, **kwargs))
     if result.error is not None:
         raise RaysweepError(f"training run {name} failed: {result.error}") from result.error
     return result

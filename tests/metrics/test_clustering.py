@@ -8,7 +8,7 @@ import pytest
 from sklearn.cluster import KMeans
 
 from raysweep.metrics import clustering
-from raysweep.metrics.clustering import RESTARTS, cluster_scores, clustering_metrics, kmeans_clusters
+from raysweep.metrics.clustering import RESTARTS, cluster_scores, clustering_metrics, kmeans_clusters, restart_seed
 
 
 def blobs(seed: int = 0, scale: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
@@ -29,7 +29,9 @@ def test_five_single_initialisation_runs_with_their_own_seeds(monkeypatch):
     monkeypatch.setattr(clustering, "KMeans", Recording)
     x, labels = blobs()
     clustering_metrics(x, labels, seed=3)
-    assert RESTARTS == 5 and seen == [(1, 3000 + r) for r in range(5)]
+    assert RESTARTS == 5 and [n for n, _ in seen] == [1] * 5 and len({s for _, s in seen}) == 5
+    assert [s for _, s in seen] == [restart_seed(3, r) for r in range(5)]
+    assert 0 <= restart_seed(2**32 - 1, 4) < 2**32  # any training or draw seed gives a seed k-means takes
 
 
 def test_deterministic_and_the_figures_are_the_mean_of_the_runs():

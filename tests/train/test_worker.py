@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -50,8 +52,26 @@ def test_recomputed_targets_train_too(ray_local, tiny_bert: str, tiny_data_dir: 
     )
     data = prepare_training_data(cfg)
     assert data.frozen_train is None
+    before = signal.getsignal(signal.SIGINT)
     history = fit(cfg, data, "recompute", str(tmp_path)).return_value
     assert history[-1]["step"] == 4 and history[-1]["train_vsp"] > 0
+    # Train V2's SIGINT handler (which holds the run's controller) is gone, and with it the controller:
+    # a finished controller left alive is destroyed during the next fit, whose run then never starts
+    assert signal.getsignal(signal.SIGINT) is before
+    assert controllers_gone(ray_local)
+
+
+def controllers_gone(ray, timeout: float = 60.0) -> bool:
+    """True once no TrainController actor is alive (the GCS's actor table, as this driver sees it)."""
+    from ray._private import state
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = [a for a in state.actors(actor_state_name="ALIVE").values() if a["ActorClassName"] == "TrainController"]
+        if not alive:
+            return True
+        time.sleep(1.0)
+    return False
 
 
 @pytest.mark.parametrize("objective", ["ce"])

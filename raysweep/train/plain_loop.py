@@ -1,0 +1,144 @@
+"""The plain PyTorch loop a study's goodput is measured against: the speed this hardware trains the
+study's model at with nothing but the training step in the way.
+
+Written by hand on purpose (no Ray, no raysweep objective, no sampler): it is the definition of "the
+plain loop" in ``python -m bench`` (``bench/train_step.py`` times raysweep's own step against it) and in
+every study's goodput (``raysweep.tune.goodput``). One :class:`PlainStep` is transformers'
+``AutoModel`` + an ``nn.Linear`` head, PML's ``SupConLoss`` on normalised projections + λ·MSE to
+precomputed targets, AdamW and gradient clipping, on the batch size and padded widths of the study's
+own training rows.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class PlainStep:
+    """A plain PyTorch SupCon + VSP step of one model on tokenised training rows (``TrainingData``).
+
+    Args:
+        model_path: a local model folder (``raysweep.models.encoder.resolve_model_name``).
+        data: a ``TrainingData`` with ``frozen_train`` targets (precomputed VSP targets).
+        precision: ``fp32`` or ``bf16`` (CPU autocast; CUDA autocast on a GPU ``device``).
+        attn: transformers' attention implementation (``sdpa`` or ``eager``).
+        fused: fused AdamW (else ``foreach``).
+        pooling: ``cls`` or ``mean``, the embedding the losses see.
+    """
+
+    def __init__(
+        self,
+        model_path: str,
+        data: Any,
+        *,
+        precision: str,
+        attn: str,
+        fused: bool,
+        pooling: str = "cls",
+        lam: float = 1.0,
+        tau: float = 0.1,
+        seed: int = 0,
+        device: torch.device | None = None,
+    ) -> None:
+        from pytorch_metric_learning.losses import SupConLoss
+        from transformers import AutoModel
+
+        torch.manual_seed(seed)
+        self.device = device or torch.device("cpu")
+        self.encoder = AutoModel.from_pretrained(model_path, attn_implementation=attn, add_pooling_layer=False)
+        self.encoder.to(self.device).train()
+        self.head = nn.Linear(self.encoder.config.hidden_size, 64).to(self.device)
+        self.params = [*self.encoder.parameters(), *self.head.parameters()]
+        self.opt = torch.optim.AdamW(self.params, lr=2e-5, weight_decay=0.01, fused=fused, foreach=not fused)
+        self.supcon = SupConLoss(temperature=tau)
+        self.ids, self.lengths = data.train_tokens.input_ids, data.train_tokens.lengths
+        self.labels = torch.from_numpy(np.asarray(data.train_labels, dtype=np.int64))
+        # VSP targets recomputed by the objective (no precomputed ones): the plain loop trains SupCon only
+        frozen = data.frozen_train
+        self.targets = torch.zeros(len(self.labels), 1) if frozen is None else torch.from_numpy(np.asarray(frozen))
+        self.lam, self.pooling = (lam if frozen is not None else 0.0), pooling
+        self.bf16 = precision == "bf16"
+        self.phases: dict[str, float] = {"forward": 0.0, "backward": 0.0, "clip": 0.0, "optimizer": 0.0}
+
+    def pooled(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The encoder's [CLS] or masked-mean embedding of a padded batch."""
+        hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        if self.pooling == "mean":
+            weights = mask.unsqueeze(-1).to(hidden.dtype)
+            return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1)
+        return hidden[:, 0]
+
+    def step(self, idx: np.ndarray) -> None:
+        """One optimizer step on the rows ``idx`` (padded to their longest), timed per phase."""
+        t0 = time.perf_counter()
+        width = int(self.lengths[idx].max())
+        ids = torch.from_numpy(self.ids[idx, :width].astype(np.int64)).to(self.device)
+        lengths = torch.from_numpy(self.lengths[idx]).to(self.device)
+        mask = (torch.arange(width, device=self.device)[None, :] < lengths[:, None]).long()
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            emb = self.pooled(ids, mask)
+            proj = self.head(emb)
+        labels, targets = self.labels[idx].to(self.device), self.targets[idx].to(self.device)
+        loss = self.supcon(F.normalize(proj.float(), dim=-1), labels)
+        if self.lam:
+            loss = loss + self.lam * F.mse_loss(emb.float(), targets)
+        t1 = time.perf_counter()
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        t2 = time.perf_counter()
+        torch.nn.utils.clip_grad_norm_(self.params, 1.0)
+        t3 = time.perf_counter()
+        self.opt.step()
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        t4 = time.perf_counter()
+        for k, a, b in (("forward", t0, t1), ("backward", t1, t2), ("clip", t2, t3), ("optimizer", t3, t4)):
+            self.phases[k] += b - a
+
+
+def plain_loop_rate(cfg: Any, data: Any, steps: int = 6, warmup: int = 2) -> dict[str, Any]:
+    """The plain loop's training samples/s for ``cfg``'s model, pooling, precision and batch size on
+    ``data``'s training rows, with every thread of this process: ``{"samples_per_s", "steps",
+    "batch", "precision", "attention", "threads"}``. ``warmup`` steps are run first and not timed."""
+    from raysweep.models.encoder import resolve_model_name
+    from raysweep.train.precision import resolve_attention, resolve_precision
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    precision = resolve_precision(cfg.train.precision, device)
+    attn = resolve_attention(cfg.model.attn_implementation, precision, device)
+    loop = PlainStep(
+        resolve_model_name(cfg.model.name),
+        data,
+        precision=precision,
+        attn=attn,
+        fused=True,
+        pooling=cfg.model.pooling,
+        lam=cfg.loss.lam,
+        tau=cfg.loss.tau,
+        seed=cfg.train.seed,
+        device=device,
+    )
+    batch = cfg.sampler.batch_size
+    rng = np.random.default_rng(cfg.train.seed)
+    n = len(data.train_labels)
+    batches = [rng.choice(n, size=min(batch, n), replace=False) for _ in range(warmup + steps)]
+    for idx in batches[:warmup]:
+        loop.step(idx)
+    t0 = time.perf_counter()
+    for idx in batches[warmup:]:
+        loop.step(idx)
+    seconds = time.perf_counter() - t0
+    return {
+        "samples_per_s": sum(len(b) for b in batches[warmup:]) / max(seconds, 1e-9),
+        "steps": steps,
+        "batch": batch,
+        "precision": precision,
+        "attention": attn,
+        "threads": torch.get_num_threads(),
+    }

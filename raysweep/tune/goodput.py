@@ -1,0 +1,137 @@
+"""Goodput: how much of a study's machine time went into training, at what speed.
+
+    goodput = samples trained / (plain-loop samples/s x wall seconds x nodes)
+
+where "samples trained" counts every optimizer step's global batch (retrofitting and fine-tuning
+alike), the plain loop is ``raysweep.train.plain_loop`` on this hardware with the study's model and
+batch (one node's cores; ``nodes`` is how many such nodes the cluster has), and wall seconds are the
+phase's. A study that did nothing but run the plain loop on every node would score 1.
+
+The cluster's core-seconds of a phase (wall x cores) are split into parts that add up to the whole:
+
+* ``steps``: inside optimizer steps (forward, backward, optimizer) of every Train run, x its cores;
+* ``dev_eval``: the runs' dev evaluations inside training, x their cores;
+* ``startup``: from a trial's start to its first step (Ray's controller and worker group, imports, the
+  model load), x the run's cores; ``teardown``: from the last step to the trial's end;
+* ``embedding`` and ``metrics``: the evaluation suite's embedding and metric jobs (1 core each);
+* ``idle``: the remainder (the driver, scheduling gaps, cores no trial asked for).
+
+Each part is what the runs report about themselves (``TrainTiming``, from the reports of
+``train.worker``); nothing here is sampled from outside. Written by hand: neither Ray nor Optuna
+accounts a study's time by what it was spent on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+PARTS = ("steps", "dev_eval", "startup", "teardown", "embedding", "metrics")
+
+
+@dataclass(frozen=True)
+class TrainTiming:
+    """What one Train run (or a final run with its evaluation) spent its time on, in seconds."""
+
+    samples: float
+    """Training samples of its optimizer steps (steps x global batch), fine-tuning included."""
+    cores: float
+    """CPU cores the run's workers held (workers x cpus_per_worker)."""
+    steps: float = 0.0
+    dev_eval: float = 0.0
+    startup: float = 0.0
+    teardown: float = 0.0
+    embedding: float = 0.0
+    metrics: float = 0.0
+
+    @classmethod
+    def from_result(cls, result: dict[str, Any], cores: float) -> TrainTiming:
+        """From a run's last reported result (the worker's cumulative ``time_*_s`` counters and
+        ``samples_trained``; evaluation figures of a final run under ``eval_*_s``)."""
+
+        def get(key: str) -> float:
+            value = result.get(key)
+            return float(value) if isinstance(value, (int, float)) else 0.0
+
+        return cls(
+            samples=get("samples_trained") + get("eval_finetune_samples"),
+            cores=cores,
+            steps=get("time_steps_s") + get("eval_finetune_steps_s"),
+            dev_eval=get("time_dev_eval_s"),
+            startup=get("time_startup_s"),
+            teardown=get("time_teardown_s"),
+            embedding=get("eval_embedding_s"),
+            metrics=get("eval_metrics_s"),
+        )
+
+
+@dataclass(frozen=True)
+class PhaseGoodput:
+    """One phase's (or the whole study's) goodput and its core-seconds by part."""
+
+    wall_s: float
+    samples: float
+    goodput: float
+    core_seconds: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+def phase_goodput(
+    runs: Iterable[TrainTiming], wall_s: float, plain_rate: float, cores: float, nodes: int = 1
+) -> PhaseGoodput:
+    """Goodput of a phase that took ``wall_s`` on a cluster of ``nodes`` nodes with ``cores`` CPU cores
+    in all, whose plain loop trains ``plain_rate`` samples/s on one node."""
+    runs = list(runs)
+    samples = sum(r.samples for r in runs)
+    used = {
+        "steps": sum(r.steps * r.cores for r in runs),
+        "dev_eval": sum(r.dev_eval * r.cores for r in runs),
+        "startup": sum(r.startup * r.cores for r in runs),
+        "teardown": sum(r.teardown * r.cores for r in runs),
+        "embedding": sum(r.embedding for r in runs),
+        "metrics": sum(r.metrics for r in runs),
+    }
+    total = wall_s * cores
+    # the parts are measured, the whole is wall x cores: a part can only overshoot it by measurement noise
+    scale = min(1.0, total / sum(used.values())) if sum(used.values()) > 0 else 1.0
+    parts = {k: v * scale for k, v in used.items()}
+    parts["idle"] = max(total - sum(parts.values()), 0.0)
+    denominator = plain_rate * wall_s * max(nodes, 1)
+    return PhaseGoodput(
+        wall_s=wall_s,
+        samples=samples,
+        goodput=samples / denominator if denominator > 0 else 0.0,
+        core_seconds=parts,
+    )
+
+
+def study_goodput(
+    phases: dict[str, tuple[list[TrainTiming], float]], plain_rate: float, cores: float, nodes: int = 1
+) -> dict[str, Any]:
+    """Every phase's goodput (``phases``: name -> (its runs, its wall seconds)) and the study's in all."""
+    out: dict[str, Any] = {
+        name: phase_goodput(runs, wall, plain_rate, cores, nodes).to_dict() for name, (runs, wall) in phases.items()
+    }
+    every = [r for runs, _ in phases.values() for r in runs]
+    out["all"] = phase_goodput(every, sum(w for _, w in phases.values()), plain_rate, cores, nodes).to_dict()
+    out["plain_samples_per_s"] = plain_rate
+    out["cores"], out["nodes"] = cores, nodes
+    return out
+
+
+def describe(goodput: dict[str, Any]) -> str:
+    """One line per phase: goodput and the share of core-seconds of each part."""
+    lines = [f"goodput (plain loop {goodput['plain_samples_per_s']:.1f} samples/s per node):"]
+    for name, phase in goodput.items():
+        if not isinstance(phase, dict):
+            continue
+        parts = phase["core_seconds"]
+        total = sum(parts.values()) or 1.0
+        shares = ", ".join(f"{k} {v / total:.0%}" for k, v in parts.items())
+        lines.append(
+            f"  {name}: {phase['goodput']:.1%} ({phase['samples']:.0f} samples in {phase['wall_s']:.0f} s); {shares}"
+        )
+    return "\n".join(lines)

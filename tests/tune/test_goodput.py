@@ -1,0 +1,63 @@
+"""Goodput of a study: samples / (plain rate x wall x nodes), and core-seconds by part adding up to
+wall x cores."""
+
+from __future__ import annotations
+
+import pytest
+
+from raysweep.tune.goodput import TrainTiming, describe, phase_goodput, study_goodput
+
+
+def test_the_issues_smoke_example() -> None:
+    """About 20,000 samples in 930 s against a 163 samples/s plain loop: about 13 %."""
+    runs = [TrainTiming(samples=20_000 / 12, cores=2, steps=30.0) for _ in range(12)]
+    phase = phase_goodput(runs, wall_s=930.0, plain_rate=163.0, cores=2)
+    assert phase.goodput == pytest.approx(20_000 / (163 * 930))
+    assert 0.13 < phase.goodput < 0.135
+
+
+def test_parts_add_up_to_wall_times_cores_and_the_rest_is_idle() -> None:
+    runs = [
+        TrainTiming(samples=640, cores=2, steps=4.0, dev_eval=1.0, startup=3.0, teardown=0.5),
+        TrainTiming(samples=0, cores=1, embedding=6.0, metrics=2.0),
+    ]
+    phase = phase_goodput(runs, wall_s=20.0, plain_rate=100.0, cores=2)
+    parts = phase.core_seconds
+    assert parts["steps"] == 8.0 and parts["dev_eval"] == 2.0 and parts["startup"] == 6.0
+    assert parts["embedding"] == 6.0 and parts["metrics"] == 2.0
+    assert sum(parts.values()) == pytest.approx(40.0) and parts["idle"] == pytest.approx(15.0)
+    assert phase.goodput == pytest.approx(640 / (100 * 20))
+
+
+def test_a_plain_loop_study_on_two_nodes_scores_one() -> None:
+    runs = [TrainTiming(samples=100.0 * 50, cores=4, steps=50.0) for _ in range(2)]
+    assert phase_goodput(runs, wall_s=50.0, plain_rate=100.0, cores=8, nodes=2).goodput == pytest.approx(1.0)
+
+
+def test_from_result_reads_the_workers_counters() -> None:
+    result = {
+        "samples_trained": 480,
+        "time_steps_s": 5.0,
+        "time_dev_eval_s": 1.5,
+        "time_startup_s": 7.0,
+        "time_teardown_s": 0.3,
+        "eval_embedding_s": 4.0,
+        "eval_metrics_s": 2.0,
+        "eval_finetune_samples": 320,
+        "eval_finetune_steps_s": 3.0,
+        "dev_ami": 0.2,
+    }
+    t = TrainTiming.from_result(result, cores=2)
+    assert (t.samples, t.steps, t.dev_eval, t.startup, t.embedding) == (800.0, 8.0, 1.5, 7.0, 4.0)
+    assert TrainTiming.from_result({}, cores=1).samples == 0.0
+
+
+def test_study_goodput_gives_every_phase_and_the_whole() -> None:
+    search = [TrainTiming(samples=1000, cores=2, steps=10.0)]
+    finals = [TrainTiming(samples=500, cores=2, steps=5.0, embedding=10.0)]
+    out = study_goodput({"search": (search, 30.0), "finals": (finals, 70.0)}, plain_rate=50.0, cores=2)
+    assert out["all"]["samples"] == 1500 and out["all"]["wall_s"] == 100.0
+    assert out["all"]["goodput"] == pytest.approx(1500 / (50 * 100))
+    assert out["search"]["goodput"] == pytest.approx(1000 / (50 * 30), abs=1e-4)  # rounded to 4 places
+    text = describe(out)
+    assert "search: 66.7%" in text and "all: 30.0%" in text
