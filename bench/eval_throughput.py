@@ -3,7 +3,10 @@
     python bench/eval_throughput.py --data-dir ../shared/data [--sample 1024] [--model minilm]
 
 Embeds a seeded sample of single-label GoEmotions texts (texts/s; the time for all 45,446 rows is
-extrapolated from it), then times the metric step on 45,446 random 384-d embeddings carrying the
+extrapolated from it) in fp32 and in bf16 autocast, side by side in one run (rounds alternate between
+the two, the median of each is kept) with the bf16/fp32 throughput ratio and the largest cosine
+distance between the two embeddings of a text, and in text order (batches not length-sorted) for the
+length sort's gain; then times the metric step on 45,446 random 384-d embeddings carrying the
 real label distribution, all at full size: k-means + AMI/ARI/FMS, Δemb on the 1,000-text drift
 sample, and retrieval (MRR, P@1, exact MAP@R in row blocks: ``raysweep.metrics.retrieval``). For
 comparison it also times PML's AccuracyCalculator (k = max_bin_count, which holds an n x max_bin_count
@@ -40,6 +43,7 @@ def main() -> None:
     p.add_argument("--model", default="minilm")
     p.add_argument("--sample", type=int, default=1024, help="texts embedded to measure throughput")
     p.add_argument("--max-length", type=int, default=128)
+    p.add_argument("--rounds", type=int, default=3, help="alternating fp32/bf16 rounds (median kept)")
     a = p.parse_args()
 
     data = load_goemotions(a.data_dir)
@@ -55,10 +59,35 @@ def main() -> None:
     tokens = tokenize(tokenizer, sample, a.max_length)
     encoder = PooledEncoder(load_encoder(a.model), "cls")
     embed_tokens(encoder, tokens, np.arange(min(128, len(sample))))  # warm-up
-    t_emb = timed(embed_tokens, encoder, tokens, batch_size=128)
-    rate = len(sample) / t_emb
+    embed_tokens(encoder, tokens, np.arange(min(128, len(sample))), precision="bf16")
+    times: dict[str, list[float]] = {"fp32": [], "bf16": [], "unsorted": []}
+    out: dict[str, np.ndarray] = {}
+    for _ in range(a.rounds):
+        for precision in ("fp32", "bf16"):
+            t0 = time.perf_counter()
+            out[precision] = embed_tokens(encoder, tokens, batch_size=128, precision=precision)
+            times[precision].append(time.perf_counter() - t0)
+        times["unsorted"].append(timed(embed_in_text_order, encoder, tokens, 128))
+    rates = {k: len(sample) / float(np.median(v)) for k, v in times.items()}
+    rate = max(rates["fp32"], rates["bf16"])
     full_embed = n / rate + t_tok * n / len(sample)
-    print(f"embedding ({a.model}, cls, fp32, max_length {a.max_length}): {rate:.0f} texts/s on {len(sample)} texts")
+    cos = np.sum(out["fp32"] * out["bf16"], 1) / (
+        np.linalg.norm(out["fp32"], axis=1) * np.linalg.norm(out["bf16"], axis=1)
+    )
+    batches = f"batch 128, median of {a.rounds} rounds"
+    for precision in ("fp32", "bf16"):
+        print(
+            f"embedding ({a.model}, cls, {precision}, max_length {a.max_length}): {rates[precision]:.0f} texts/s "
+            f"on {len(sample)} texts ({batches})"
+        )
+    print(
+        f"  bf16/fp32 throughput ratio {rates['bf16'] / rates['fp32']:.2f}; "
+        f"largest cosine distance fp32 vs bf16 {float(np.max(1 - cos)):.2e}"
+    )
+    print(
+        f"  fp32 in text order (no length sort) {rates['unsorted']:.0f} texts/s: "
+        f"length-sort gain {rates['fp32'] / rates['unsorted']:.2f}x"
+    )
     print(f"  tokenising: {len(sample) / t_tok:.0f} texts/s; all {n} texts: ~{full_embed:.0f} s (extrapolated)")
 
     x = rng.normal(size=(n, 384)).astype(np.float32)
@@ -79,6 +108,12 @@ def main() -> None:
     print(f"retrieval at the {test_n}-row test split: {t_ours:.2f} s vs PML AccuracyCalculator {t_pml:.2f} s")
     test_ratio = (t_cluster * test_n / n + t_ours) / (test_n / rate)
     print(f"metric step at the {test_n}-row test split (the suite's emotion set): ratio {test_ratio:.2f}")
+
+
+def embed_in_text_order(encoder: PooledEncoder, tokens, batch_size: int) -> np.ndarray:
+    """fp32 embeddings in batches of consecutive rows (each padded to its own longest): no length sort."""
+    chunks = [np.arange(i, min(i + batch_size, len(tokens))) for i in range(0, len(tokens), batch_size)]
+    return np.concatenate([embed_tokens(encoder, tokens, rows, batch_size=batch_size) for rows in chunks])
 
 
 def pml_retrieval(x: np.ndarray, labels: np.ndarray) -> dict[str, float]:

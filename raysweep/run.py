@@ -4,6 +4,11 @@ evaluation -> results, on this machine or (``--address auto``) an existing Ray c
     python -m raysweep.run --space smoke --data-dir ../shared/data      # minutes on 2 CPU cores
     python -m raysweep.run --space full --address auto --storage s3://bucket/raysweep/sweeps
     python -m raysweep.run --space cpu --name cpu-20261126 --resume     # continue a stopped study
+    python -m raysweep.run --space smoke --tracking mlflow               # + MLflow, results/NAME/mlflow.db
+
+The console gets one line per trial event and a study line per finished trial; ``--verbose`` adds
+Ray Tune's trial tables and the workers' own output (``-vv``: Tune's most detailed tables). Ray's
+session logs (every worker's output) are copied to ``results/NAME/ray-logs/`` at the end.
 """
 
 from __future__ import annotations
@@ -36,6 +41,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--address", default=None, help="'auto' (or host:port) to use a running Ray cluster")
     p.add_argument("--num-samples", type=int, default=None, help="search trials (overrides the space)")
     p.add_argument("--resume", action="store_true", help="continue a stopped study with the same --name")
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="Ray Tune's trial tables and the workers' output on the console (-vv: more detail)",
+    )
+    p.add_argument(
+        "--tracking",
+        default=None,
+        metavar="KIND[:URI]",
+        help="also log every trial to a tracker: mlflow (default store results/NAME/mlflow.db) or mlflow:URI",
+    )
     p.add_argument(
         "--dry-run", action="store_true", help="print the space, the trial plan and resources; start nothing"
     )
@@ -96,9 +114,33 @@ def pick_name(args: argparse.Namespace, space, storage: str) -> str:
     return f"{space.name}-{stamp()}"
 
 
+def keep_ray_logs(target: Path) -> Path | None:
+    """Copy this Ray session's log folder (every worker's output, Ray's own logs) into ``target``/SESSION,
+    so the full logs stay with the study; None where the session's folder is not on this machine."""
+    import shutil
+
+    import ray
+
+    node = getattr(ray._private.worker, "_global_node", None)  # no public API names the session folder
+    logs = Path(node.get_logs_dir_path()) if node is not None else None
+    if logs is None or not logs.is_dir():
+        return None
+    out = target / logs.parent.name
+    shutil.copytree(logs, out, dirs_exist_ok=True, ignore_dangling_symlinks=True)
+    return out
+
+
 @cli_errors
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    from raysweep.tune.tracking import parse_tracking
+
+    tracking = parse_tracking(args.tracking)
+    # transformers' LOAD REPORT (a warning each time a model loads) off here too; workers: WORKER_ENV
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    if args.verbose == 0:  # Tune's newer console prints an experiment header (and a TensorBoard path in
+        # Ray's temporary session folder) even at verbose=0; its legacy one prints nothing there
+        os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     if args.name is not None:
         check_name(args.name)
     check_path(args.storage, "--storage (or $RAYSWEEP_STORAGE)")
@@ -125,7 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from raysweep.train.cluster import connect
 
-        cluster = connect(args.address)
+        # the workers' output (transformers, Ray Train, each trial's step lines) stays in Ray's session
+        # logs unless --verbose; a trial that fails still says why on the console (ConsoleReporter)
+        cluster = connect(args.address, log_to_driver=args.verbose > 0)
     plan = plan_resources(space.base, cluster, space.study.max_concurrent_trials)
     paths = StudyPaths(name=name, storage=storage, results=results_dir)
     print(space.describe())
@@ -150,57 +194,82 @@ def main(argv: list[str] | None = None) -> int:
     if not args.resume:
         write_study_record(paths.root, record)
     write_provenance(paths.local_study, space.to_dict(), sys.argv[1:] if argv is None else argv, args.resume)
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    print("[raysweep] preparing data (tokens, frozen targets, drift references) once for the study ...", flush=True)
-    data = prepare_data(space, data_dir, plan)
-    timings["prepare_s"] = time.perf_counter() - t0
+    try:
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        print("[raysweep] preparing data (tokens, frozen targets, drift references) once for the study ...", flush=True)
+        data = prepare_data(space, data_dir, plan)
+        timings["prepare_s"] = time.perf_counter() - t0
 
-    t1 = time.perf_counter()
-    run_search(space, paths, plan, data, args.resume)
-    timings["search_s"] = time.perf_counter() - t1
+        t1 = time.perf_counter()
+        run_search(space, paths, plan, data, args.resume, verbose=args.verbose, tracking=tracking)
+        timings["search_s"] = time.perf_counter() - t1
 
-    from raysweep.results.pareto import pick_per_model
-    from raysweep.results.records import load_trials
+        from raysweep.results.pareto import pick_per_model
+        from raysweep.results.records import load_trials
 
-    search = load_trials(f"{paths.root}/search")
-    s = space.study
-    picks = pick_per_model(search, s.metric, s.pareto_picks, s.multi_objective, s.matched_picks)
-    if not picks:
-        raise RaysweepError(
-            f"no search trial of study {name} finished with {space.study.metric}; see {paths.root}/search"
+        search = load_trials(f"{paths.root}/search")
+        s = space.study
+        picks = pick_per_model(search, s.metric, s.pareto_picks, s.multi_objective, s.matched_picks)
+        if not picks:
+            raise RaysweepError(
+                f"no search trial of study {name} finished with {space.study.metric}; see {paths.root}/search"
+            )
+        params = [p["config"] for p in picks]
+        print(
+            f"[raysweep] re-running {len(params)} configuration(s) x {space.study.seeds} seeds: "
+            + "; ".join(json.dumps(p) for p in params),
+            flush=True,
         )
-    params = [p["config"] for p in picks]
-    print(
-        f"[raysweep] re-running {len(params)} configuration(s) x {space.study.seeds} seeds: "
-        + "; ".join(json.dumps(p) for p in params),
-        flush=True,
-    )
-    t2 = time.perf_counter()
-    run_finals(space, paths, plan, data, final_specs(space, params), data_dir, args.resume)
-    timings["finals_s"] = time.perf_counter() - t2
+        t2 = time.perf_counter()
+        run_finals(
+            space,
+            paths,
+            plan,
+            data,
+            final_specs(space, params),
+            data_dir,
+            args.resume,
+            verbose=args.verbose,
+            tracking=tracking,
+        )
+        timings["finals_s"] = time.perf_counter() - t2
 
-    from raysweep.results.writer import export_best, write_results
+        from raysweep.results.writer import export_best, write_results
 
-    write_results(
-        paths.root,
-        results_dir,
-        name,
-        space.base,
-        space.study.metric,
-        extra={"timings": timings, "picked_trials": [p["trial_id"] for p in picks]},
-    )
-    best = export_best(load_trials(f"{paths.root}/final"), results_dir, space.study.metric)
-    timings["total_s"] = time.perf_counter() - t0
-    print(
-        f"[raysweep] study {name} done in {timings['total_s']:.0f} s "
-        f"(prepare {timings['prepare_s']:.0f}, search {timings['search_s']:.0f}, finals {timings['finals_s']:.0f})"
-    )
-    print(
-        f"[raysweep] leaderboard: {results_dir / 'leaderboard.csv'}; comparison: {results_dir / 'comparison.md'}"
-        + (f"; best model: {best}" if best else "")
-    )
-    return 0
+        write_results(
+            paths.root,
+            results_dir,
+            name,
+            space.base,
+            space.study.metric,
+            extra={"timings": timings, "picked_trials": [p["trial_id"] for p in picks]},
+        )
+        best = export_best(load_trials(f"{paths.root}/final"), results_dir, space.study.metric)
+        import pandas as pd
+
+        from raysweep.tune.console import summary_lines
+
+        for line in summary_lines(pd.read_csv(results_dir / "leaderboard.csv")):
+            print(line, flush=True)
+        timings["total_s"] = time.perf_counter() - t0
+        print(
+            f"[raysweep] study {name} done in {timings['total_s']:.0f} s "
+            f"(prepare {timings['prepare_s']:.0f}, search {timings['search_s']:.0f}, finals {timings['finals_s']:.0f})"
+        )
+        print(
+            f"[raysweep] leaderboard: {results_dir / 'leaderboard.csv'}; comparison: {results_dir / 'comparison.md'}"
+            + (f"; best model: {best}" if best else "")
+        )
+        print(
+            f"[raysweep] dashboards: tensorboard --logdir {paths.root}; "
+            f"optuna-dashboard sqlite:///{paths.optuna_db}" + (f"; tracking: {args.tracking}" if tracking else "")
+        )
+        return 0
+    finally:
+        kept = keep_ray_logs(paths.local_study / "ray-logs")
+        if kept is not None:
+            print(f"[raysweep] Ray logs: {kept}", flush=True)
 
 
 if __name__ == "__main__":

@@ -56,9 +56,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--limit", type=int, default=None, help="cap every split at N rows (quick runs)")
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--drift-n", type=int, default=1000, help="size of the Δemb text sample")
+    p.add_argument(
+        "--precision",
+        default="auto",
+        help="embedding precision: auto (bf16 on a CUDA GPU that has it, fp32 on CPU), fp32 or bf16",
+    )
     p.add_argument("--finetune-epochs", type=int, default=3)
     p.add_argument("--finetune-max-steps", type=int, default=None)
     p.add_argument("--finetune-workers", type=int, default=1)
+    p.add_argument(
+        "--finetune-patience",
+        type=int,
+        default=2,
+        help="stop fine-tuning after N dev evaluations without a better dev macro-F1 (0: never stop early)",
+    )
     p.add_argument("--finetune-lr", type=float, default=2e-5)
     p.add_argument("--finetune-head-lr", type=float, default=None, help="classifier learning rate (default: lr)")
     p.add_argument(
@@ -86,12 +97,14 @@ def main(argv: list[str] | None = None) -> int:
         limit=args.limit,
         drift_n=args.drift_n,
         max_length=args.max_length,
+        precision=args.precision,
         finetune_epochs=args.finetune_epochs,
         finetune_max_steps=args.finetune_max_steps,
         finetune_lr=args.finetune_lr,
         finetune_head_lr=args.finetune_head_lr,
         finetune_eval_every=args.finetune_eval_every,
         finetune_class_weights=not args.no_finetune_class_weights,
+        finetune_patience=args.finetune_patience or None,
     ).validate()
     if args.finetune_workers < 1:
         raise RaysweepError(f"--finetune-workers: {args.finetune_workers} is below 1; use >= 1")

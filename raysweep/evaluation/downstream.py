@@ -10,7 +10,9 @@
   class-weighted by inverse frequency unless turned off) as Ray Train workers through
   ``train.launch.fit``. The classifier is scored on a dev split after every epoch (the task's own,
   else a stratified hold-out of its training rows, ``finetune_split``), Ray keeps the checkpoint with
-  the best dev macro-F1, and the test split is scored with that one (``load_classifier``).
+  the best dev macro-F1, and the test split is scored with that one (``load_classifier``). With a
+  ``patience``, the run stops once that many dev evaluations in a row have not beaten the best one
+  (``train.early_stopping``); the figures say whether it did (``stopped_early``).
 
 Every protocol's figures carry ``collapsed``: True when the test predictions hold one class only (a
 majority-class predictor's macro-F1 is not a measure of the embedding). The ``*_outputs`` forms
@@ -226,10 +228,10 @@ def load_classifier(checkpoint_dir: str | Path) -> tuple[RetrofitModel, Retrofit
 
 
 @torch.inference_mode()
-def predict(model: RetrofitModel, texts: list[str], max_length: int, tokenizer) -> np.ndarray:
-    """Class predictions of an encoder + classifier for ``texts``."""
+def predict(model: RetrofitModel, texts: list[str], max_length: int, tokenizer, precision: str = "fp32") -> np.ndarray:
+    """Class predictions of an encoder + classifier for ``texts`` (embedded in ``precision``)."""
     tokens = tokenize(tokenizer, texts, max_length)
-    emb = embed_tokens(model.encoder, tokens)
+    emb = embed_tokens(model.encoder, tokens, precision=precision)
     return model.head(torch.from_numpy(emb)).argmax(-1).numpy().astype(np.int64)
 
 
@@ -267,13 +269,17 @@ def finetune_outputs(
     max_length: int = 128,
     train_limit: int | None = None,
     class_weights: bool = True,
+    patience: int | None = None,
+    precision: str = "fp32",
     draw_seed: int = 0,
     seed: int = 0,
 ) -> Outputs:
     """Fine-tune ``model`` with a classification head on ``task`` (Ray Train): the test-split figures of
     the best dev checkpoint (with ``best_step``, ``dev_macro_f1`` and the ``history`` of dev
     evaluations) and its test predictions (``pred``). ``draw_seed`` fixes the rows (the train/dev split
-    and the ``train_limit`` sample), ``seed`` the training (head initialisation, batch order, dropout)."""
+    and the ``train_limit`` sample), ``seed`` the training (head initialisation, batch order, dropout).
+    ``patience`` (dev evaluations without a better dev macro-F1) stops the run early; None runs it out.
+    ``precision`` (``fp32`` or ``bf16``) is the test split's embedding, as the rest of the suite's."""
     from raysweep.train.data import share
     from raysweep.train.launch import fit
 
@@ -298,11 +304,12 @@ def finetune_outputs(
     )
     train, dev = finetune_split(task, train_limit, draw_seed)
     data = task_training_data(cfg, train, dev, class_weighted=class_weights)
-    result = fit(cfg, share(data), name, str(storage), checkpoint_score=DEV_SCORE)
+    early_stop = None if patience is None else {"early_stop": {"metric": DEV_SCORE, "patience": patience}}
+    result = fit(cfg, share(data), name, str(storage), checkpoint_score=DEV_SCORE, extra_loop_config=early_stop)
     checkpoint, best, history = best_evaluation(result)
     with checkpoint.as_directory() as folder:
         classifier, _ = load_classifier(folder)
-    pred = predict(classifier, task.test.texts, max_length, load_tokenizer(model))
+    pred = predict(classifier, task.test.texts, max_length, load_tokenizer(model), precision)
     last = result.metrics or {}
     figures = {
         **scored(task.test.labels, pred, task.num_classes),
@@ -312,6 +319,8 @@ def finetune_outputs(
         DEV_SCORE: float(best[DEV_SCORE]),
         "history": history,
         "diverged": bool(last.get("diverged", 0.0)),
+        "stopped_early": bool(last.get("stopped_early", 0.0)),
+        "patience": patience,
         "train_rows": float(len(train)),
         "dev_rows": float(len(dev)),
         "dev_split": "task" if task.dev is not None else "held out from train",

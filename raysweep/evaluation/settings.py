@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from raysweep.errors import RaysweepError
-from raysweep.rules import check_fields, ranged
+from raysweep.models.embed import PRECISIONS
+from raysweep.rules import check_fields, one_of, ranged
 
 PROTOCOLS = ("probe", "fewshot", "finetune")
 NON_DOWNSTREAM = ("emotion", "drift")
@@ -26,6 +27,10 @@ class EvaluationSettings:
     """Cap every split at this many rows (quick studies); None: full splits."""
     drift_n: int = ranged(1000, ge=2, fix="use at least 2 texts, e.g. 1000")
     max_length: int = ranged(128, ge=8, fix="use >= 8 tokens")
+    precision: str = one_of("auto", PRECISIONS, "precision", fix="use auto, fp32 or bf16")
+    """Precision of every embedding the suite computes (``models.embed.embedding_precision``): ``auto`` is
+    bf16 on a CUDA device that supports it and fp32 on CPU (bf16 autocast was measured slower than fp32
+    on a CPU without bf16 matrix units); the figures record the one used."""
     finetune_epochs: int = ranged(3, ge=1, fix="use >= 1 epoch")
     finetune_max_steps: int | None = ranged(None, gt=0, fix="use a positive step count or leave it out")
     finetune_lr: float = ranged(2e-5, gt=0, fix="use a learning rate such as 2e-5")
@@ -37,6 +42,9 @@ class EvaluationSettings:
     finetune_eval_every: int | None = ranged(None, gt=0, fix="use a positive step count or leave it out")
     """Score the fine-tuned classifier on dev every this many steps (and at the end); None: after every
     epoch. The test figures come from the evaluation with the best dev macro-F1."""
+    finetune_patience: int | None = ranged(2, ge=1, fix="use a positive number of dev evaluations or null")
+    """Stop fine-tuning once this many dev evaluations in a row have not beaten the best dev macro-F1
+    (the test figures still come from the best one); None: run every epoch (or ``finetune_max_steps``)."""
     finetune_class_weights: bool = True
     """Weight the fine-tuning cross-entropy by inverse class frequency (balanced), so an imbalanced task
     (iSarcasmEval: about 1 sarcastic tweet in 4) does not train a majority-class predictor."""

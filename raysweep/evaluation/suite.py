@@ -4,11 +4,20 @@
 
 1. loads and validates every text set first (GoEmotions test for ``emotion``, the Δemb sample for
    ``drift``, each downstream task), so a bad task file fails before any model is loaded;
-2. embeds each text set once per model, one Ray task per (model, text set) (the reference model
-   embeds only the Δemb sample, and not at all when it is the model itself);
+2. embeds each text set once per model, one Ray task per (model, text set), in length-sorted
+   batches trimmed to their longest row (``models.embed``), in the evaluation's ``precision``
+   (``auto``: bf16 on a CUDA device that supports it, fp32 on CPU, where bf16 was measured slower;
+   the figures record the precision used). The reference model embeds only the Δemb sample, and not
+   at all when it is the model itself; its embeddings are computed once and cached on disk
+   (``evaluation.reference_cache``), so the later methods of a study read them back, as do all the
+   text sets of the reference scored as itself (PLM); the figures' ``reference_embeddings`` says, per
+   text set, ``cached`` or ``computed``;
 3. runs each metric job (emotion, drift, one probe and one few-shot job per task) as a Ray task on
-   those embeddings (passed by object reference, never copied through the driver);
-4. fine-tunes per task as Ray Train workers (``downstream.finetune``) when ``finetune`` is asked.
+   those embeddings (passed by object reference, never copied through the driver); all of them are
+   submitted before anything is waited on, so they run side by side as CPUs allow;
+4. fine-tunes per task as Ray Train workers (``downstream.finetune``) when ``finetune`` is asked, while
+   the metric jobs run (it waits on none of them), stopping once its dev macro-F1 has not improved for
+   ``patience`` evaluations.
 
 Two seeds, two jobs. ``draw_seed`` fixes every row the evaluation draws: the subsample of each split
 (``limit``), the Δemb texts, the few-shot draws, the fine-tuning's train/dev split and the k-means
@@ -46,8 +55,9 @@ from raysweep import __version__, atomic
 from raysweep.data.goemotions import LabeledTexts, load_goemotions, resolve_data_dir
 from raysweep.data.tasks import Task, check_task_names, drift_texts, load_task, texts_fingerprint
 from raysweep.errors import RaysweepError
+from raysweep.evaluation import reference_cache
 from raysweep.evaluation.settings import EvaluationSettings
-from raysweep.models.embed import embed_texts
+from raysweep.models.embed import embed_texts, embedding_precision
 from raysweep.models.encoder import check_model_exists
 
 EMOTION = "emotion"
@@ -126,6 +136,38 @@ def parse_list(text: str | list[str] | tuple[str, ...]) -> list[str]:
     return [i.strip() for i in items if i.strip()]
 
 
+def evaluation_drift_texts(data_dir: str | None, draw_seed: int, limit: int | None, drift_n: int) -> list[str]:
+    """The Δemb texts an evaluation drawn with ``draw_seed`` scores (``drift_n`` of them, at most ``limit``)."""
+    return drift_texts(data_dir, n=min(drift_n, limit or drift_n), seed=draw_seed)
+
+
+def precompute_reference(
+    reference_model: str,
+    settings: EvaluationSettings,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    draw_seed: int = 0,
+    pooling: str = "cls",
+) -> str | None:
+    """Embed a study's Δemb texts with its reference model into the cache now (in this process), before
+    its final models are scored, so that concurrent evaluations all read them instead of each computing
+    them once: ``"computed"``, ``"cached"`` (already there) or None (the settings score no drift)."""
+    import torch
+
+    settings.validate()
+    if DRIFT not in settings.tasks:
+        return None
+    root = resolve_data_dir(None if data_dir is None else str(data_dir))
+    texts = evaluation_drift_texts(None if root is None else str(root), draw_seed, settings.limit, settings.drift_n)
+    resolved = check_model_exists(reference_model)
+    precision = embedding_precision(settings.precision, "cuda" if torch.cuda.is_available() else "cpu")
+    key = reference_cache.reference_key(resolved, pooling, texts, settings.max_length, precision)
+    if reference_cache.load(key, len(texts)) is not None:
+        return "cached"
+    reference_cache.store(key, embed_texts(resolved, pooling, texts, settings.max_length, precision))
+    return "computed"
+
+
 def load_text_sets(
     tasks: list[str], data_dir: str | None, draw_seed: int, limit: int | None, drift_n: int
 ) -> tuple[LabeledTexts | None, list[str] | None, dict[str, Task]]:
@@ -138,7 +180,7 @@ def load_text_sets(
         if name == EMOTION:
             emotion = load_goemotions(data_dir).test.sample(limit, seed=draw_seed)
         elif name == DRIFT:
-            drift = drift_texts(data_dir, n=min(drift_n, limit or drift_n), seed=draw_seed)
+            drift = evaluation_drift_texts(data_dir, draw_seed, limit, drift_n)
         else:
             task = load_task(name, data_dir, draw_seed)
             downstream[task.name] = dataclasses.replace(
@@ -167,6 +209,8 @@ def evaluate_model(
     storage: str | os.PathLike[str] | None = None,
     address: str | None = None,
     per_example: dict[str, np.ndarray] | None = None,
+    precision: str = "auto",
+    cache_reference: bool = True,
 ) -> dict[str, Any]:
     """All chosen figures for ``model`` (a folder, hub name or alias) as one JSON-able dict.
 
@@ -175,7 +219,9 @@ def evaluate_model(
     ``raysweep.json``, else the model itself; ``pooling`` to the recorded pooling, else ``cls``.
     ``limit`` caps every split (quick runs); ``finetune_options`` go to ``downstream.finetune``, which
     runs on the downstream tasks named in ``finetune_tasks`` (default: all of them). ``per_example``, when
-    given, is filled with the per-example outputs (``evaluation.npz``'s keys).
+    given, is filled with the per-example outputs (``evaluation.npz``'s keys). ``precision`` (``auto``,
+    ``fp32``, ``bf16``) is the embeddings' (``models.embed.embedding_precision``); ``cache_reference``
+    False recomputes the reference model's embeddings instead of reading (and writing) the cache.
     """
     t0 = time.perf_counter()
     task_list, protocol_list = parse_list(tasks), parse_list(protocols)
@@ -202,31 +248,55 @@ def evaluate_model(
     resolved, resolved_ref = check_model_exists(model), check_model_exists(reference)
 
     import ray
+    import torch
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     from raysweep.train.cluster import connect
 
     connect(address)
+    precision = embedding_precision(precision, "cuda" if torch.cuda.is_available() else "cpu")
     # "DEFAULT": not captured by the placement group of a Tune trial that calls this (its 0.01 CPU); a model
     # folder is on this node's disk, which another node of a cluster does not see: embed on this node
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     local = any(Path(m).is_dir() for m in (resolved, resolved_ref))
     embed = ray.remote(num_cpus=1, scheduling_strategy=here if local else "DEFAULT")(embed_texts)
     job = ray.remote(num_cpus=1, scheduling_strategy="DEFAULT", num_returns=2)(run_job)
+    is_reference = resolved_ref == resolved
     emb: dict[str, Any] = {}
+    reference_sets: dict[str, str] = {}
+    uncached: list[tuple[str, Any]] = []
+
+    def reference_embedded(key: str, texts: list[str]):
+        """The reference model's embeddings of ``texts``: from the cache, else a Ray task (cached below)."""
+        if not cache_reference:
+            return embed.remote(resolved_ref, pooling, texts, max_length, precision)
+        cache_key = reference_cache.reference_key(resolved_ref, pooling, texts, max_length, precision)
+        cached = reference_cache.load(cache_key, len(texts))
+        reference_sets[key] = "computed" if cached is None else "cached"
+        if cached is not None:
+            return ray.put(cached)
+        ref = embed.remote(resolved_ref, pooling, texts, max_length, precision)
+        uncached.append((cache_key, ref))
+        return ref
 
     def embedded(key: str, texts: list[str]):
         if key not in emb:
-            emb[key] = embed.remote(resolved, pooling, texts, max_length)
+            emb[key] = (
+                reference_embedded(key, texts)
+                if is_reference
+                else embed.remote(resolved, pooling, texts, max_length, precision)
+            )
         return emb[key]
 
+    # every metric job is submitted before anything is waited on: they run side by side, and the
+    # fine-tuning below (in this process) overlaps them
     pending: dict[tuple[str, ...], Any] = {}
     if emotion is not None:
         test = embedded("goemotions/test", emotion.texts)
         pending[(EMOTION,)] = job.remote(EMOTION, test, emotion.labels, draw_seed)
     if drift is not None:
         after = embedded("drift", drift)
-        before = after if resolved_ref == resolved else embed.remote(resolved_ref, pooling, drift, max_length)
+        before = after if is_reference else reference_embedded("drift", drift)
         pending[(DRIFT,)] = job.remote(DRIFT, before, after)
     for name, task in downstream.items():
         args = (task.train.labels, embedded(f"{name}/test", task.test.texts), task.test.labels, task.num_classes)
@@ -234,18 +304,48 @@ def evaluate_model(
             if protocol in protocol_list:
                 train = embedded(f"{name}/train", task.train.texts)
                 pending[(name, protocol)] = job.remote(protocol, train, *args, draw_seed=draw_seed)
+
+    tuned_figures: dict[str, dict[str, Any]] = {}
+    arrays: dict[str, np.ndarray] = {}
+    if "finetune" in protocol_list:
+        from raysweep.evaluation.downstream import finetune_outputs
+
+        storage_path = Path(storage) if storage else Path(tempfile.gettempdir()) / "raysweep-finetune"
+        for name, task in downstream.items():
+            if name not in tuned_names:
+                continue
+            run = f"finetune-{name}-{Path(resolved).name}-{time.strftime('%Y%m%d-%H%M%S')}"
+            started = time.perf_counter()
+            figures, tuned_arrays = finetune_outputs(
+                resolved,
+                task,
+                storage_path,
+                run,
+                pooling=pooling,
+                max_length=max_length,
+                draw_seed=draw_seed,
+                seed=seed,
+                precision=precision,
+                **(finetune_options or {}),
+            )
+            tuned_figures[name] = {**figures, "wall_s": time.perf_counter() - started}
+            arrays[f"{name}/finetune/pred"] = tuned_arrays["pred"]
+
     figures_refs = [refs[0] for refs in pending.values()]
     results = dict(zip(pending, ray.get(figures_refs), strict=True))
-    arrays: dict[str, np.ndarray] = {}
     if per_example is not None:
         outputs = dict(zip(pending, ray.get([refs[1] for refs in pending.values()]), strict=True))
-        arrays = _per_example_arrays(outputs, emotion, downstream)
+        arrays.update(_per_example_arrays(outputs, emotion, downstream))
+    for cache_key, ref in uncached:  # computed by now (their metric jobs are done): a fetch, then a file
+        reference_cache.store(cache_key, ray.get(ref))
 
     out: dict[str, Any] = {
         "model": model,
         "model_path": resolved,
         "reference_model": reference,
         "pooling": pooling,
+        "precision": precision,
+        "reference_embeddings": reference_sets,
         "baseline": record.get("baseline"),
         "data_dir": None if root is None else str(root),
         "draw_seed": draw_seed,
@@ -266,27 +366,11 @@ def evaluate_model(
     for name, task in downstream.items():
         entry: dict[str, Any] = {"n_train": len(task.train), "n_test": len(task.test), "dropped": task.dropped}
         entry.update({p: results[(name, p)] for p in ("probe", "fewshot") if (name, p) in results})
-        if "finetune" in protocol_list and name in tuned_names:
-            from raysweep.evaluation.downstream import finetune_outputs
-
-            storage_path = Path(storage) if storage else Path(tempfile.gettempdir()) / "raysweep-finetune"
-            run = f"finetune-{name}-{Path(resolved).name}-{time.strftime('%Y%m%d-%H%M%S')}"
-            started = time.perf_counter()
-            figures, tuned_arrays = finetune_outputs(
-                resolved,
-                task,
-                storage_path,
-                run,
-                pooling=pooling,
-                max_length=max_length,
-                draw_seed=draw_seed,
-                seed=seed,
-                **(finetune_options or {}),
-            )
+        if name in tuned_figures:
+            figures = tuned_figures[name]
             for split, fingerprint in figures.pop("texts").items():
                 out["draws"][f"{name}/finetune/{split}"] = fingerprint
-            entry["finetune"] = {**figures, "wall_s": time.perf_counter() - started}
-            arrays[f"{name}/finetune/pred"] = tuned_arrays["pred"]
+            entry["finetune"] = figures
         out["downstream"][name] = entry
     if per_example is not None:
         per_example.update(arrays)
@@ -366,6 +450,7 @@ def evaluate_with(
         "head_lr": settings.finetune_head_lr,
         "train_limit": settings.finetune_train_limit,
         "class_weights": settings.finetune_class_weights,
+        "patience": settings.finetune_patience,
         "num_workers": finetune_workers,
         "cpus_per_worker": finetune_cpus_per_worker,
     }
@@ -386,6 +471,7 @@ def evaluate_with(
         storage=storage,
         address=address,
         per_example=per_example,
+        precision=settings.precision,
     )
 
 

@@ -1,8 +1,17 @@
 """Pooled sentence embeddings of a whole text set, computed once per (model, text set).
 
-Batches are formed in length order (little padding), run in eval mode without gradients (under bf16
+Batches are formed in length order and each is trimmed to its own longest row (dynamic padding: a
+batch of short texts pays for short texts only), run in eval mode without gradients (under bf16
 autocast when asked), and written back in the original order as fp32 numpy arrays. Training (dev
 metrics, frozen targets) and evaluation (every figure of the suite) embed through here.
+
+Precision (:func:`embedding_precision`): ``auto`` is bf16 on a CUDA device that supports it and fp32
+on CPU. On a CPU without bf16 matrix units (AVX2 only, this project's 2-core machine) bf16 autocast
+embeds MiniLM several times slower than fp32 (``bench/eval_throughput.py`` prints the bf16/fp32 ratio:
+0.14 there, median of 3 alternating rounds of 1,024 GoEmotions texts), so CPUs use it only when asked;
+bf16 embeddings agree with fp32 ones within the tolerances ``tests/models/test_embed.py`` and
+``tests/evaluation/test_precision.py`` state (a text's two embeddings within 1e-3 cosine distance;
+MiniLM measured 2e-5).
 """
 
 from __future__ import annotations
@@ -14,6 +23,20 @@ import torch
 from torch import nn
 
 from raysweep.data.tokenized import TokenizedTexts
+from raysweep.errors import RaysweepError
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def embedding_precision(requested: str, device: torch.device | str) -> str:
+    """The precision an embedding runs in: ``fp32`` or ``bf16`` as asked; ``auto``: bf16 on a CUDA
+    device that supports it, fp32 elsewhere (on CPU bf16 was measured slower; see the module doc)."""
+    if requested not in PRECISIONS:
+        raise RaysweepError(f"unknown precision {requested!r}; use one of {', '.join(PRECISIONS)}")
+    if requested != "auto":
+        return requested
+    device = torch.device(device)
+    return "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
 
 
 def autocast(device: torch.device, precision: str):
@@ -21,6 +44,13 @@ def autocast(device: torch.device, precision: str):
     if precision == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return nullcontext()
+
+
+def length_sorted_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Positions ``0 .. len(lengths) - 1`` in batches of ``batch_size`` in length order (stable: equal
+    lengths keep their order), so each batch pads to little more than its own rows."""
+    order = np.argsort(np.asarray(lengths), kind="stable")
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
 
 @torch.inference_mode()
@@ -32,20 +62,19 @@ def embed_tokens(
     device: torch.device | str = "cpu",
     precision: str = "fp32",
 ) -> np.ndarray:
-    """``(len(indices), hidden)`` fp32 embeddings of the given rows (all rows if None).
+    """``(len(indices), hidden)`` fp32 embeddings of the given rows (all rows if None), in their order.
 
     ``encoder`` maps ``(input_ids, attention_mask)`` to pooled embeddings (a ``PooledEncoder``).
+    ``precision`` is ``fp32`` or ``bf16`` (autocast; the output is fp32 either way).
     """
     device = torch.device(device)
     rows = np.arange(len(tokens)) if indices is None else np.asarray(indices)
     was_training = encoder.training
     encoder.eval()
     out: np.ndarray | None = None
-    order = np.argsort(tokens.lengths[rows], kind="stable")
     try:
-        for start in range(0, len(order), batch_size):
-            pos = order[start : start + batch_size]
-            batch = tokens.batch(rows[pos], device)
+        for pos in length_sorted_batches(tokens.lengths[rows], batch_size):
+            batch = tokens.batch(rows[pos], device)  # trimmed to this batch's longest row
             with autocast(device, precision):
                 emb = encoder(batch["input_ids"], batch["attention_mask"])
             emb = emb.float().cpu().numpy()
@@ -57,9 +86,12 @@ def embed_tokens(
     return out if out is not None else np.empty((0, 0), dtype=np.float32)
 
 
-def embed_texts(model: str, pooling: str, texts: list[str], max_length: int = 128) -> np.ndarray:
+def embed_texts(
+    model: str, pooling: str, texts: list[str], max_length: int = 128, precision: str = "auto"
+) -> np.ndarray:
     """Pooled fp32 embeddings of ``texts`` by ``model`` (a folder, hub name or alias), tokenised with
-    the model's tokenizer (cached), on the GPU when there is one (the suite runs it as a Ray task)."""
+    the model's tokenizer (cached), on the GPU when there is one (the suite runs it as a Ray task), in
+    ``precision`` (:func:`embedding_precision`)."""
     import transformers
 
     from raysweep.data.tokenized import tokenize
@@ -69,4 +101,4 @@ def embed_texts(model: str, pooling: str, texts: list[str], max_length: int = 12
     tokens = tokenize(load_tokenizer(model), texts, max_length)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     encoder = PooledEncoder(load_encoder(model), pooling).to(device)
-    return embed_tokens(encoder, tokens, device=device)
+    return embed_tokens(encoder, tokens, device=device, precision=embedding_precision(precision, device))

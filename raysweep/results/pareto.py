@@ -41,11 +41,42 @@ def knee(front: list[TrialRecord], metric: str) -> TrialRecord:
     return min(front, key=lambda t: (1 - scaled(metric, t)) ** 2 + scaled(DRIFT, t) ** 2)
 
 
+FULL_LENGTH = "train.max_steps"
+"""The config key a search pins to its full fidelity (``raysweep.tune.study.FULL_LENGTH``)."""
+
+
+def progress(trial: TrialRecord) -> float:
+    """How far a trial trained: its last result's ``step`` (Tune's ``training_iteration`` for a record
+    without one; that count restarts when a Train run is restored, the step does not)."""
+    result = trial["result"]
+    value = result.get("step")
+    return float(value if value is not None else result.get("training_iteration", 0) or 0)
+
+
 def full_fidelity(trials: list[TrialRecord], metric: str) -> list[TrialRecord]:
-    """The usable trials that ran as long as the longest one (no early stop)."""
+    """The usable trials that trained their full length: whose last ``step`` reached the full fidelity
+    pinned in their config (``train.max_steps``, the final runs' length), so a study none of whose
+    trials finished has none. A record without that key (a study from before it was pinned) counts
+    the trials that trained as long as the longest one."""
     pool = usable(trials, metric)
-    longest = max((t["result"].get("training_iteration", 0) or 0 for t in pool), default=0)
-    return [t for t in pool if (t["result"].get("training_iteration", 0) or 0) == longest]
+    pinned = [t for t in pool if t["config"].get(FULL_LENGTH) is not None]
+    if pinned:
+        return [t for t in pinned if progress(t) >= float(t["config"][FULL_LENGTH])]
+    longest = max((progress(t) for t in pool), default=0.0)
+    return [t for t in pool if progress(t) == longest]
+
+
+def reference_drift(full: list[TrialRecord]) -> float | None:
+    """The drift of the hypervolume's reference point, from full-fidelity trials ``full``: the λ = 0
+    point's dev Δemb (SCL, run first in every multi-objective search; the largest when several ran),
+    else the largest dev Δemb among them; None without a drift."""
+    drifts = [
+        (t["config"].get("loss.lam") == 0.0, float(t["result"][DRIFT]))
+        for t in full
+        if t["result"].get(DRIFT) is not None
+    ]
+    zero = [d for is_zero, d in drifts if is_zero]
+    return max(zero or [d for _, d in drifts], default=None)
 
 
 def hypervolume(trials: list[TrialRecord], metric: str, reference: tuple[float, float]) -> float:
@@ -80,7 +111,8 @@ def matched_pick(trials: list[TrialRecord], metric: str, rule: dict[str, float])
 
 def pick(trials: list[TrialRecord], metric: str, n: int, multi_objective: bool) -> list[TrialRecord]:
     """``n`` trials spread evenly along the front (multi-objective; one: its knee) or the best by ``metric``; the
-    ones that completed every evaluation step are preferred over ones ASHA stopped early."""
+    ones that reached full fidelity (:func:`full_fidelity`) are preferred over ones stopped early, which
+    are picked only when none did."""
     pool = usable(trials, metric)
     if not pool:
         return []
@@ -94,7 +126,7 @@ def pick(trials: list[TrialRecord], metric: str, n: int, multi_objective: bool) 
                 return [knee(front, metric)]
             idx = sorted({round(i * (len(front) - 1) / max(n - 1, 1)) for i in range(n)})
             return [front[i] for i in idx]
-    return sorted(full, key=lambda t: t["result"][metric], reverse=True)[:n]
+    return sorted(full or pool, key=lambda t: t["result"][metric], reverse=True)[:n]
 
 
 def pick_per_model(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from raysweep import atomic
 from raysweep.results.pareto import DRIFT, pareto_front, usable
@@ -26,7 +28,21 @@ def _pyplot():
     return plt
 
 
-def pareto_plot(trials: list[TrialRecord], metric: str, path: Path) -> Path | None:
+def hypervolume_caption(quality: Mapping[str, Any], metric: str) -> str:
+    """The plot's line for the front's quality (``study.json``'s ``front``): its hypervolume as
+    recorded there (``repr``, so the number reads back equal) and its reference point."""
+    ref = quality["reference"]
+    return (
+        f"hypervolume {quality['hypervolume']!r} over {quality['full_fidelity_trials']} full-fidelity trials; "
+        f"reference ({metric} {ref[metric]:.4g}, Δemb {ref[DRIFT]:.4g})"
+    )
+
+
+def pareto_figure(trials: list[TrialRecord], metric: str, quality: Mapping[str, Any] | None = None) -> Any:
+    """The Pareto figure (a matplotlib ``Figure``) of the search ``trials``, or None without a point to
+    plot. With ``quality`` (``study.json``'s ``front``: the full-fidelity front's hypervolume and its
+    reference point) the title carries :func:`hypervolume_caption`, and the reference point is drawn
+    with the box the hypervolume is measured in (up and to the left of it)."""
     points = [t for t in usable(trials, metric) if t["result"].get(DRIFT) is not None]
     if not points:
         return None
@@ -50,11 +66,29 @@ def pareto_plot(trials: list[TrialRecord], metric: str, path: Path) -> Path | No
         ms=10,
         label="Pareto front",
     )
+    title = "Emotion awareness vs embedding drift"
+    if quality:
+        ref = quality["reference"]
+        ax.plot([ref[DRIFT]], [ref[metric]], "kx", ms=9, label="hypervolume reference")
+        ax.axhline(ref[metric], color="k", lw=0.6, ls="--")
+        ax.axvline(ref[DRIFT], color="k", lw=0.6, ls="--")
+        title += "\n" + hypervolume_caption(quality, metric)
     fig.colorbar(sc, ax=ax, label="λ")
     ax.set_xlabel("dev Δemb (mean cosine distance to the original; lower is better)")
     ax.set_ylabel(f"{metric} (higher is better)")
-    ax.set_title("Emotion awareness vs embedding drift")
+    ax.set_title(title, fontsize=9 if quality else None)
     ax.legend(loc="lower right")
+    return fig
+
+
+def pareto_plot(
+    trials: list[TrialRecord], metric: str, path: Path, quality: Mapping[str, Any] | None = None
+) -> Path | None:
+    """:func:`pareto_figure` written to ``path`` (PNG, atomically); None when there is nothing to plot."""
+    fig = pareto_figure(trials, metric, quality)
+    if fig is None:
+        return None
+    plt = _pyplot()
     path = _save(fig, path)
     plt.close(fig)
     return path
@@ -83,29 +117,65 @@ def hyperparameter_plot(trials: list[TrialRecord], metric: str, path: Path) -> P
     return path
 
 
-def importance_plot(optuna_db: Path, study_name: str, path: Path) -> Path | None:
-    """fANOVA importance of each parameter for the first objective (needs >= 2 finished trials)."""
+def importance_figure(optuna_db: Path, study_name: str) -> Any:
+    """fANOVA importance of each searched parameter, for each objective (the emotion metric, and Δemb
+    when the study is multi-objective), over the study's **complete** Optuna trials only: those that
+    trained to full fidelity. Pruned trials (stopped early by the scheduler) are left out, and so
+    are failed ones: a pruned multi-objective trial has no values in Optuna, and a single-objective
+    one only a value at a lower fidelity, which is not comparable with the complete ones' (fANOVA
+    would read the scheduler's cut as the parameters' effect). A λ = 0 point run outside Optuna (see
+    :mod:`raysweep.tune.searcher`) is not in the Optuna study either. The figure states how many
+    complete trials it rests on and how many pruned ones it leaves out. A matplotlib ``Figure``, or None with fewer than
+    ``MIN_COMPLETE`` complete trials, or when Optuna cannot compute it (e.g. one value per parameter)."""
     if not optuna_db.is_file():
         return None
     import optuna
 
+    states = optuna.trial.TrialState
     try:
         study = optuna.load_study(study_name=study_name, storage=f"sqlite:///{optuna_db}")
-        finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-        if len(finished) < 2:
+        complete = [t for t in study.trials if t.state == states.COMPLETE]
+        pruned = sum(t.state == states.PRUNED for t in study.trials)
+        if len(complete) < MIN_COMPLETE:
             return None
-        target = (lambda t: t.values[0]) if len(study.directions) > 1 else None
-        importance = optuna.importance.get_param_importances(study, target=target)
-    except (RuntimeError, ValueError, KeyError):  # e.g. a parameter with a single value
+        objectives = ["emotion metric", "Δemb"][: len(study.directions)]
+        importances = [
+            optuna.importance.get_param_importances(
+                study,
+                evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0),  # Optuna 5's default is PED-ANOVA
+                target=_objective(i) if len(objectives) > 1 else None,
+            )
+            for i in range(len(objectives))
+        ]
+    except (RuntimeError, ValueError, KeyError, ZeroDivisionError):  # e.g. a parameter with a single value
         return None
-    if not importance:
+    if not any(importances):
         return None
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 0.5 + 0.45 * len(importance)))
-    names = list(importance)[::-1]
-    ax.barh(names, [importance[n] for n in names])
-    ax.set_xlabel("importance (fANOVA) for the emotion metric")
-    ax.set_title("Parameter importance")
+    names = sorted({n for imp in importances for n in imp}, key=lambda n: importances[0].get(n, 0.0))
+    fig, axes = plt.subplots(1, len(objectives), figsize=(5 * len(objectives), 0.8 + 0.45 * len(names)), squeeze=False)
+    for ax, objective, importance in zip(axes[0], objectives, importances, strict=True):
+        ax.barh(names, [importance.get(n, 0.0) for n in names])
+        ax.set_xlabel(f"importance (fANOVA) for the {objective}")
+    fig.suptitle(f"Parameter importance over {len(complete)} complete trials ({pruned} pruned left out)")
+    return fig
+
+
+def importance_plot(optuna_db: Path, study_name: str, path: Path) -> Path | None:
+    """:func:`importance_figure` written to ``path`` (PNG, atomically); None when there is none."""
+    fig = importance_figure(optuna_db, study_name)
+    if fig is None:
+        return None
+    plt = _pyplot()
     path = _save(fig, path)
     plt.close(fig)
     return path
+
+
+MIN_COMPLETE = 2
+"""The fewest complete trials an importance plot is drawn from."""
+
+
+def _objective(index: int) -> Callable[[Any], float]:
+    """Optuna's ``target`` for one objective of a multi-objective trial."""
+    return lambda trial: trial.values[index]

@@ -21,7 +21,7 @@ from raysweep.methods.run_spec import RunSpec
 from raysweep.model_card import Comparison, rewrite_model_card
 from raysweep.results.comparisons import compare, p_vs_reference
 from raysweep.results.leaderboard import build_leaderboard, build_trials_table, describe_run
-from raysweep.results.pareto import DRIFT, full_fidelity, hypervolume, pareto_front
+from raysweep.results.pareto import DRIFT, full_fidelity, hypervolume, pareto_front, reference_drift
 from raysweep.results.plots import hyperparameter_plot, importance_plot, pareto_plot
 from raysweep.results.records import TrialRecord, load_trials
 from raysweep.results.tables import comparison_markdown
@@ -65,6 +65,7 @@ def write_results(
     board = build_leaderboard(finals, base, p_vs_reference(tests))
     trials = build_trials_table(search, front)
     check_not_shrinking(study_dir, board, trials, study_root)
+    quality = front_quality(search, metric, study_dir / "plm_dev.json")
     written: dict[str, Path] = {}
     with locked(results_dir):
         for folder in (study_dir, results_dir):
@@ -81,7 +82,7 @@ def write_results(
                 atomic.write_text(files["comparisons"], tests.to_csv(index=False, float_format="%.6g"))
             written.update({f"{folder.name}/{k}": v for k, v in files.items()})
             for key, path in (
-                ("pareto", pareto_plot(search, metric, folder / "pareto.png")),
+                ("pareto", pareto_plot(search, metric, folder / "pareto.png", quality or None)),
                 ("hyperparameters", hyperparameter_plot(search, metric, folder / "lambda_tau.png")),
                 ("importance", importance_plot(study_dir / "optuna.db", name, folder / "importance.png")),
             ):
@@ -105,7 +106,6 @@ def write_results(
         phases = final_phases(finals, study_dir / "models")
         if phases:
             summary["final_phases"] = phases
-        quality = front_quality(search, metric, study_dir / "plm_dev.json")
         if quality:
             summary["front"] = quality
         atomic.write_text(study_dir / "study.json", json.dumps(summary, indent=2, default=str))
@@ -138,8 +138,9 @@ def check_not_shrinking(study_dir: Path, board: pd.DataFrame, trials: pd.DataFra
 
 def front_quality(search: list[TrialRecord], metric: str, plm_dev: Path) -> dict[str, Any]:
     """How good the search's front is: its hypervolume over full-fidelity trials, with the reference
-    point at (PLM's dev metric, the largest dev Δemb of a full-fidelity trial), and the two ends of the
-    front; {} without PLM's dev figures or a multi-objective front."""
+    point at (PLM's dev metric, the dev Δemb of the λ = 0 point, else the largest of a full-fidelity
+    trial: ``pareto.reference_drift``), and the two ends of the front; {} without PLM's dev figures or
+    a multi-objective front."""
     try:
         plm = json.loads(plm_dev.read_text())[metric]
     except (OSError, ValueError, KeyError):
@@ -147,7 +148,9 @@ def front_quality(search: list[TrialRecord], metric: str, plm_dev: Path) -> dict
     full = [t for t in full_fidelity(search, metric) if t["result"].get(DRIFT) is not None]
     if not full:
         return {}
-    worst = max(float(t["result"][DRIFT]) for t in full)
+    worst = reference_drift(full)
+    if worst is None:
+        return {}
     front = pareto_front(full, metric)
     return {
         "hypervolume": hypervolume(full, metric, (float(plm), worst)),

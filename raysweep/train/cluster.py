@@ -7,18 +7,26 @@ import socket
 
 from raysweep.errors import RaysweepError
 
-# Environment every Ray worker process inherits (set before the cluster starts).
+# Environment every Ray worker process inherits (set before the cluster starts); the user's own
+# TRANSFORMERS_* variables override it. transformers logs a LOAD REPORT (a table of unused or newly
+# initialised weights, e.g. the pooler a BertModel drops) as a warning each time a process loads a
+# model: once per Train worker, final run and evaluation task; errors still show.
 WORKER_ENV = {
     "TOKENIZERS_PARALLELISM": "false",
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
 }
 # Ray Train V2 settings, defaults that the user's own RAY_TRAIN_* variables override. The controller
 # polls its workers every 2 s by default, which costs 2.5-4 s of teardown per trial (bench/); and a
 # worker group that waits more than 60 s for resources fails the run, which an autoscaling cluster
 # (minutes to start a GPU node) or a loaded machine (workers importing torch) easily exceeds.
+# Train V2 patches ``print`` on its workers to log to the root logger, and, because a Ray worker's
+# ``sys.stdout`` is not ``sys.__stdout__``, also prints the line itself: every line a worker prints
+# reached the worker's log (and the driver's console) twice. Unpatched, it is printed once.
 TRAIN_ENV = {
     "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.2",
     "RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S": "600",
+    "RAY_TRAIN_ENABLE_PRINT_PATCH": "0",
 }
 
 
@@ -83,7 +91,7 @@ def connect(address: str | None = None, num_cpus: int | None = None, **kwargs) -
     env = {
         **WORKER_ENV,
         **TRAIN_ENV,
-        **{k: v for k, v in os.environ.items() if k.startswith(("RAYSWEEP_", "HF_", "RAY_TRAIN_"))},
+        **{k: v for k, v in os.environ.items() if k.startswith(("RAYSWEEP_", "HF_", "RAY_TRAIN_", "TRANSFORMERS_"))},
     }
     runtime_env = {"env_vars": env, "worker_process_setup_hook": "raysweep.train.cluster.pin_ray_address"}
     try:

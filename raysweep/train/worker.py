@@ -8,7 +8,9 @@ split once, and every rank reports (rank 0 with a checkpoint). A restarted worke
 from the last checkpoint at the exact step and batch; a diverging run (non-finite loss or
 gradients, the same verdict on every rank since gradients are all-reduced; or non-finite outputs on
 the dev split, which the last step before an evaluation can cause after its loss was checked) stops
-and reports ``diverged = 1``.
+and reports ``diverged = 1``. Given an ``early_stop`` (``train.early_stopping``: the fine-tuning's
+patience on its dev macro-F1), a run stops after the evaluation that exhausts its patience, and that
+report carries ``stopped_early = 1``.
 
 The loop is :func:`run_training`; where it runs is a ``train.session.Session``:
 :func:`train_loop_per_worker` (what ``train.launch`` hands to ``TorchTrainer``) runs it in a Ray Train
@@ -32,6 +34,7 @@ from raysweep.models.checkpoint import load_train_state, load_weights, save_chec
 from raysweep.models.retrofit import RetrofitModel
 from raysweep.samplers import build_sampler
 from raysweep.train.data import threads_for
+from raysweep.train.early_stopping import EarlyStopping
 from raysweep.train.objectives import Objective, StepContext, build_objective
 from raysweep.train.optim import build_optimizer
 from raysweep.train.precision import resolve_attention, resolve_precision
@@ -72,16 +75,22 @@ class _Window:
 
 
 def train_loop_per_worker(loop_config: dict[str, Any]) -> list[dict[str, Any]]:
-    """Train; return the metrics of every report made by this run (``Result.return_value``)."""
+    """Train; return the metrics of every report made by this run (``Result.return_value``). The loop
+    config's optional ``early_stop`` (``{"metric", "patience"}``) stops it once the metric stops improving."""
     from raysweep.train.session import RaySession
 
-    return run_training(RetrofitConfig.from_dict(loop_config["config"]), loop_config["data"], RaySession())
+    cfg = RetrofitConfig.from_dict(loop_config["config"])
+    early_stop = EarlyStopping.from_dict(loop_config.get("early_stop"))
+    return run_training(cfg, loop_config["data"], RaySession(), early_stop)
 
 
-def run_training(cfg: RetrofitConfig, data: Any, session: Session) -> list[dict[str, Any]]:
+def run_training(
+    cfg: RetrofitConfig, data: Any, session: Session, early_stop: EarlyStopping | None = None
+) -> list[dict[str, Any]]:
     """The loop of one rank, wherever ``session`` says it runs (a Ray Train worker or this process);
     ``data`` is a ``TrainingData`` or what ``session.get_data`` turns into one. Returns the metrics of
-    every report, the last one ``diverged = 1`` with a ``failure_reason`` when the run diverged."""
+    every report, the last one ``diverged = 1`` with a ``failure_reason`` when the run diverged, or
+    ``stopped_early = 1`` when ``early_stop`` ended it before its last step."""
     data = session.get_data(data)
     rank, world, device = session.rank, session.world, session.device
     torch.set_num_threads(cfg.train.torch_threads or threads_for(cfg.train.cpus_per_worker))
@@ -120,7 +129,7 @@ def run_training(cfg: RetrofitConfig, data: Any, session: Session) -> list[dict[
     finite = torch.ones((), dtype=torch.bool, device=device)
     check_every = 1 if device.type == "cpu" else log_every
     history: list[dict[str, Any]] = []
-    diverged = False
+    diverged = stopped = False
     broken = "loss or gradient"
     model.train()
     if rank == 0:
@@ -130,7 +139,7 @@ def run_training(cfg: RetrofitConfig, data: Any, session: Session) -> list[dict[
             f"attention={attn}; {total} steps ({spe}/epoch){resumed}",
             flush=True,
         )
-    while step < total and not diverged:
+    while step < total and not diverged and not stopped:
         epoch, in_epoch = divmod(step, spe)
         sampler.set_epoch(epoch, in_epoch)
         for indices in sampler:
@@ -168,9 +177,21 @@ def run_training(cfg: RetrofitConfig, data: Any, session: Session) -> list[dict[
                     diverged, broken = True, "dev outputs after the optimiser step"
                     break
                 metrics.update(dev)
+                if early_stop is not None and step < total:
+                    stopped = early_stop.agreed(metrics, rank, world, device)
+                    if stopped:
+                        metrics["stopped_early"] = 1.0
                 history.append(metrics)
                 _report(session, metrics, inner, optimizer, scheduler, step, cfg)
                 window = _Window()
+                if stopped:
+                    if rank == 0:
+                        print(
+                            f"[raysweep] stopping early at step {step}/{total}: {early_stop.metric} has not "
+                            f"improved on {early_stop.best:.4g} for {early_stop.patience} evaluation(s)",
+                            flush=True,
+                        )
+                    break
             if step >= total:
                 break
     if diverged:

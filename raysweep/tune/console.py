@@ -15,11 +15,16 @@ find every one of them in ``trials.csv`` or the leaderboard.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ray.tune import Callback
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 SHOWN = ("dev_p_at_1", "dev_ami", "dev_map_at_r", "dev_delta_emb", "ami", "p_at_1", "map_at_r", "delta_emb")
+SUMMARY = ("p_at_1", "ami", "map_at_r", "delta_emb")
+"""The test figures of the study's closing summary, one line per leaderboard row (mean ± std over seeds)."""
 
 
 def _figures(result: dict[str, Any], keys: tuple[str, ...]) -> str:
@@ -55,6 +60,13 @@ class ConsoleReporter(Callback):
         self.started = time.monotonic()
         self.last: dict[str, dict[str, Any]] = {}
         self.lines = 0
+
+    def setup(self, total_num_samples: int | None = None, **info: Any) -> None:
+        """At the start of every ``fit`` (a resumed study's too): the clock of the time-left estimate
+        restarts, and the phase's total is Tune's count when it knows one (a grid's size)."""
+        self.started = time.monotonic()
+        if isinstance(total_num_samples, int) and total_num_samples > 0:
+            self.total = total_num_samples
 
     def _say(self, line: str) -> None:
         self.lines += 1
@@ -117,3 +129,17 @@ class ConsoleReporter(Callback):
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         error = str(getattr(trial, "error_msg", "") or "see its error.txt").strip().splitlines()
         self._ended(trial, f"failed ({error[-1][:200] if error else 'see its error.txt'})")
+
+
+def summary_lines(board: pd.DataFrame, keys: tuple[str, ...] = SUMMARY) -> list[str]:
+    """The study's closing summary: one line per row of the leaderboard (``leaderboard.csv``), its
+    test figures as ``mean ± std`` to 3 significant digits, read from the table itself."""
+    lines = []
+    for _, row in board.iterrows():
+        figures = ", ".join(
+            f"{k} {row[f'{k}_mean']:.3g} ± {row.get(f'{k}_std', 0.0):.2g}"
+            for k in keys
+            if f"{k}_mean" in row and row[f"{k}_mean"] == row[f"{k}_mean"]  # NaN: not measured
+        )
+        lines.append(f"[summary] {row['method']} {row['config_id']} ({int(row['n_seeds'])} seed(s)): {figures}")
+    return lines

@@ -35,6 +35,7 @@ from raysweep.rules import check_fields, one_of, ranged
 from raysweep.tune.distributions import Distribution, covering_combinations, parse_distribution
 from raysweep.tune.distributions.checks import check_type as _check_type
 from raysweep.tune.distributions.checks import require as _require
+from raysweep.tune.optuna_samplers import SAMPLERS
 
 SPACES_DIR = Path(__file__).resolve().parents[2] / "search_spaces"
 DATA_KEYS = (
@@ -49,6 +50,10 @@ DATA_KEYS = (
 """Keys that change the prepared training data (tokens, frozen targets): only categorical distributions
 (choice, fixed) may search them."""
 EMOTION_METRICS = ("dev_p_at_1", "dev_ami", "dev_map_at_r", "dev_mrr")
+SCHEDULER_KINDS = ("auto", "pareto_asha", "asha", "fifo")
+"""``study.scheduler``: ``auto`` or a key of :data:`raysweep.tune.schedulers.SCHEDULERS` (the same
+keys; the schedulers import Ray, which loading a space does not)."""
+LAMBDA = "loss.lam"
 
 
 @dataclass
@@ -62,12 +67,22 @@ class StudySettings:
     """The emotion metric (dev split, encoder embedding) that ASHA stops on and TPE maximises."""
     multi_objective: bool = False
     """Search (metric: max, dev_delta_emb: min) for a Pareto front instead of the metric alone."""
-    sampler: str = one_of("tpe", ("tpe", "nsga2"), "sampler", fix="use tpe or nsga2")
-    """Optuna sampler: ``tpe`` (multi-objective: MOTPE; good at tens of trials) or ``nsga2``
-    (multi-objective only; a population of min(num_samples / 2, 50), for long studies)."""
+    sampler: str = one_of("tpe", tuple(SAMPLERS), "sampler", fix=f"use one of {', '.join(SAMPLERS)}")
+    """Optuna sampler (:mod:`raysweep.tune.optuna_samplers`): ``tpe`` (multi-objective: MOTPE; good at
+    tens of trials), ``nsga2`` (multi-objective only; a population of min(num_samples / 2, 50), for long
+    studies) or ``random`` (the baseline a model-based sampler should beat)."""
+    scheduler: str = one_of("auto", SCHEDULER_KINDS, "scheduler", fix=f"use one of {', '.join(SCHEDULER_KINDS)}")
+    """Early stopping (:mod:`raysweep.tune.schedulers`): ``auto`` (``pareto_asha`` when multi-objective,
+    else ``asha``), ``pareto_asha`` (multi-objective only), ``asha`` (on the metric alone) or ``fifo``
+    (no early stopping)."""
+    lambda_zero: bool = True
+    """Run the λ = 0 point (SCL, SupCon alone) first in a multi-objective search, so the method's own
+    front holds its λ = 0 end (see :meth:`SearchSpace.lambda_zero_point`)."""
     drift_texts: int = ranged(500, ge=0, fix="use 0 (no dev Δemb) or e.g. 500 texts")
     """Non-GoEmotions texts on which dev Δemb is tracked during training (needed for multi-objective)."""
     asha_grace_period: int = ranged(1, ge=1, fix="use grace_period >= 1")
+    """Evaluations before the first rung: the schedulers run on steps, so it sits at ``asha_grace_period
+    x eval_every`` steps (:mod:`raysweep.tune.schedulers.fidelity`)."""
     asha_reduction_factor: int = ranged(2, ge=2, fix="use reduction_factor >= 2")
     max_concurrent_trials: int | str = "auto"
     trial_max_failures: int = ranged(1, ge=0, fix="use 0 or more retries (Ray reads a negative count as unlimited)")
@@ -95,6 +110,13 @@ class StudySettings:
             "study.sampler",
             "nsga2 needs two objectives",
             "set multi_objective: true or use tpe",
+        )
+        _require(
+            self.scheduler != "pareto_asha" or self.multi_objective,
+            where,
+            "study.scheduler",
+            "pareto_asha needs two objectives",
+            "set multi_objective: true or use auto, asha or fifo",
         )
         for rule in self.matched_picks:
             _require(
@@ -162,6 +184,34 @@ class SearchSpace:
         """The ``param_space`` for Ray Tune: dotted key -> Tune domain (or plain value, for ``fixed``)."""
         return {k: d.tune() for k, d in self.search.items()}
 
+    def scheduler_kind(self) -> str:
+        """The early stopping the search uses: ``study.scheduler``, with ``auto`` resolved
+        (``pareto_asha`` for a multi-objective space, else ``asha``)."""
+        if self.study.scheduler != "auto":
+            return self.study.scheduler
+        return "pareto_asha" if self.study.multi_objective else "asha"
+
+    def lambda_zero_point(self) -> dict[str, Any] | None:
+        """The search's λ = 0 point (SCL on the method's own front), or None when the study does not run
+        one (single-objective, or ``study.lambda_zero: false``).
+
+        ``loss.lam`` is 0; every other searched key takes the base config's value when its
+        distribution can sample it, else the distribution's center (a log range's geometric mean, a
+        uniform range's or an int grid's middle, a choice's first value). The base is the space's
+        stated default configuration, so the point differs from it in λ alone wherever the searched
+        ranges allow; a base value outside its range means the author moved the search away from it,
+        and the center of the range is then the most neutral value inside it.
+        """
+        if not (self.study.multi_objective and self.study.lambda_zero):
+            return None
+        raw = self.base.to_dict()
+        point = {}
+        for key, distribution in self.search.items():
+            section, name = key.split(".", 1)
+            point[key] = distribution.value_near(raw[section][name])
+        point[LAMBDA] = 0.0
+        return point
+
     def data_variants(self) -> list[dict[str, Any]]:
         """Every combination of the searched data-affecting keys (each needs its own prepared data)."""
         keys = [k for k in self.search if k in DATA_KEYS]
@@ -180,14 +230,20 @@ class SearchSpace:
         lines = [f"space {self.name} ({self.path})" + (f": {self.description}" if self.description else "")]
         lines += [f"  search  {k:<22} {d.describe()}" for k, d in self.search.items()]
         s = self.study
-        sampler = {"tpe": "TPE", "nsga2": "NSGA-II"}[s.sampler]
+        sampler = {"tpe": "TPE", "nsga2": "NSGA-II", "random": "random search"}[s.sampler]
         algo = f"{sampler} on ({s.metric} max, dev_delta_emb min)" if s.multi_objective else f"{sampler} on {s.metric}"
-        lines.append(
-            f"  study   {s.num_samples} trials, {algo}, "
-            + (f"Pareto-ASHA on ({s.metric}, dev_delta_emb)" if s.multi_objective else f"ASHA on {s.metric}")
-            + " "
-            f"(grace {s.asha_grace_period}, factor {s.asha_reduction_factor}), seed {s.seed}"
+        stopping = {
+            "pareto_asha": f"Pareto-ASHA on ({s.metric}, dev_delta_emb)",
+            "asha": f"ASHA on {s.metric}",
+            "fifo": "no early stopping",
+        }[self.scheduler_kind()]
+        rungs = (
+            ""
+            if self.scheduler_kind() == "fifo"
+            else f" (grace {s.asha_grace_period}, factor {s.asha_reduction_factor})"
         )
+        zero = ", the λ = 0 point first" if self.lambda_zero_point() is not None else ""
+        lines.append(f"  study   {s.num_samples} trials{zero}, {algo}, {stopping}{rungs}, seed {s.seed}")
         lines.append(
             f"  then    {s.pareto_picks} config(s) x {s.seeds} seeds; baselines {', '.join(s.baselines)} "
             f"x {s.seeds} seeds"

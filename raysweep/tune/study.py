@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from raysweep.errors import RaysweepError
 from raysweep.methods.registry import PROPOSED, REFERENCE, expand
@@ -24,6 +24,13 @@ from raysweep.models.declared_pooling import declared_pooling
 from raysweep.tune.driver import data_key, final_trial, search_trial
 from raysweep.tune.resources import TRIAL_CPU, ResourcePlan
 from raysweep.tune.space import SearchSpace
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from raysweep.config import RetrofitConfig
+    from raysweep.tune.schedulers.fidelity import SearchFidelity
+    from raysweep.tune.tracking import Tracking
 
 HEAD_RESOURCE = "node:__internal_head__"
 """Ray's resource of the head node (1 there, absent elsewhere): trials ask for a sliver of it, so they
@@ -112,11 +119,23 @@ def plm_dev_figure(space: SearchSpace, data: dict[str, Any], paths: StudyPaths) 
     return figures.get(space.study.metric)
 
 
-def run_search(space: SearchSpace, paths: StudyPaths, plan: ResourcePlan, data: dict[str, Any], resume: bool):
+def run_search(
+    space: SearchSpace,
+    paths: StudyPaths,
+    plan: ResourcePlan,
+    data: dict[str, Any],
+    resume: bool,
+    verbose: int = 0,
+    tracking: Tracking | None = None,
+):
+    """The search; ``verbose`` is Ray Tune's (0: only :class:`ConsoleReporter`'s lines, 1-2: Tune's
+    trial tables too), ``tracking`` an optional tracker of ``--tracking``."""
     import optuna
     from ray import tune
 
-    from raysweep.tune.schedulers import SchedulerStateCallback, build_scheduler, emotion_floor, scheduler_kind
+    from raysweep.tune.console import ConsoleReporter
+    from raysweep.tune.optuna_samplers import build_sampler
+    from raysweep.tune.schedulers import SchedulerStateCallback, build_scheduler, emotion_floor
     from raysweep.tune.searcher import PrunedOptunaSearch
 
     s = space.study
@@ -132,26 +151,20 @@ def run_search(space: SearchSpace, paths: StudyPaths, plan: ResourcePlan, data: 
     def make():
         paths.local_study.mkdir(parents=True, exist_ok=True)
         storage = optuna.storages.RDBStorage(f"sqlite:///{paths.optuna_db}")
-        if s.sampler == "nsga2":
-            sampler = optuna.samplers.NSGAIISampler(seed=s.seed, population_size=max(4, min(s.num_samples // 2, 50)))
-        else:
-            sampler = optuna.samplers.TPESampler(seed=s.seed, n_startup_trials=min(10, max(2, s.num_samples // 3)))
-        # one report per evaluation; max_t one past the last, so the scheduler never stops a trial that is
-        # finishing anyway (its Train run then shuts down cleanly and keeps its final checkpoint)
-        total = space.base.train.max_steps or 10**6
-        reports = max(1, -(-total // (space.base.train.eval_every or total)))
-        max_t = reports + 1
-        # multi-objective: Pareto-ASHA over (metric, dev_delta_emb); single-objective: ASHA on the metric.
-        # The emotion floor (PLM's dev metric + FLOOR_MARGIN) needs the PLM's dev metric: None = no floor
+        sampler = build_sampler(s.sampler, seed=s.seed, num_samples=s.num_samples)
+        # full fidelity = the finals' length, in steps (one for every trial, or the space is refused);
+        # the schedulers run on the reported step, which a restored Train run continues
+        fidelity = search_length(space, train_rows(data))
+        # the emotion floor (PLM's dev metric + FLOOR_MARGIN) needs the PLM's dev metric: None = no floor
         scheduler = build_scheduler(
-            scheduler_kind(s.multi_objective),
+            space.scheduler_kind(),
             metric=s.metric,
             drift="dev_delta_emb",
-            time_attr="training_iteration",
-            max_t=max_t,
-            grace_period=min(s.asha_grace_period, max_t - 1) or 1,
+            time_attr="step",
+            max_t=fidelity.max_t,
+            grace_period=fidelity.grace_period(s.asha_grace_period),
             reduction_factor=s.asha_reduction_factor,
-            full_fidelity=reports,
+            full_fidelity=fidelity.steps,
             floor=emotion_floor(plm_dev_figure(space, data, paths) if s.multi_objective else None),
         )
         # trials the scheduler stops early reach Optuna as PRUNED, not as complete results
@@ -162,10 +175,12 @@ def run_search(space: SearchSpace, paths: StudyPaths, plan: ResourcePlan, data: 
             study_name=paths.name,
             sampler=sampler,
             stop_record=scheduler,
+            anchor=space.lambda_zero_point(),  # SCL (λ = 0) on the same front, run first
         )
         return tune.Tuner(
             trainable,
-            param_space=space.tune_space(),
+            # every trial's config carries its full length, so its pick's final runs train as long
+            param_space={**space.tune_space(), FULL_LENGTH: fidelity.steps},
             tune_config=tune.TuneConfig(
                 search_alg=searcher,
                 scheduler=scheduler,
@@ -177,12 +192,43 @@ def run_search(space: SearchSpace, paths: StudyPaths, plan: ResourcePlan, data: 
                 storage_path=paths.root,
                 failure_config=tune.FailureConfig(max_failures=s.trial_max_failures),
                 # Tune does not checkpoint schedulers: this callback keeps the rungs with the experiment
-                callbacks=[SchedulerStateCallback(scheduler)],
-                verbose=1,
+                callbacks=[
+                    SchedulerStateCallback(scheduler),
+                    ConsoleReporter("search", s.metric, s.num_samples, full_steps=fidelity.steps),
+                    *(tracking.callbacks(paths.local_study, paths.name, "search") if tracking else []),
+                ],
+                verbose=verbose,
             ),
         )
 
     return _tuner_or_restore(f"{paths.root}/search", trainable, resume, make).fit()
+
+
+FULL_LENGTH = "train.max_steps"
+"""The key that pins every search trial (and so its pick's final runs) to the search's full fidelity."""
+
+
+def train_rows(data: dict[str, Any]) -> Callable[[RetrofitConfig], int]:
+    """The training rows of a config's prepared data (one Ray task per data variant, counted once)."""
+    import ray
+
+    keys = list(data)
+    count = ray.remote(_train_rows).options(num_cpus=1)
+    rows = dict(zip(keys, ray.get([count.remote(data[k]) for k in keys]), strict=True))
+    return lambda cfg: rows[data_key(cfg)]
+
+
+def _train_rows(prepared: Any) -> int:
+    return len(prepared.train_labels)
+
+
+def search_length(space: SearchSpace, rows: Callable[[RetrofitConfig], int]) -> SearchFidelity:
+    """The search's full fidelity over every configuration it can sample (``rows``: a config's
+    training rows); refuses a space whose configurations train for different lengths."""
+    from raysweep.tune.schedulers.fidelity import search_fidelity
+
+    configs = [(params, space.config_for(params)) for params in space.covering_params()]
+    return search_fidelity(configs, rows, space.path)
 
 
 TRAINING_KEYS = ("train.", "sampler.batch_size", "data.max_length")
@@ -229,8 +275,13 @@ def run_finals(
     specs: list[dict[str, Any]],
     data_dir: str | None,
     resume: bool,
+    verbose: int = 0,
+    tracking: Tracking | None = None,
 ):
+    """The final runs; ``verbose`` and ``tracking`` as for :func:`run_search`."""
     from ray import tune
+
+    from raysweep.tune.console import ConsoleReporter
 
     base = space.base.to_dict()
     base["train"].update(cpus_per_worker=plan.cpus_per_worker)
@@ -260,7 +311,11 @@ def run_finals(
                 name="final",
                 storage_path=paths.root,
                 failure_config=tune.FailureConfig(max_failures=space.study.trial_max_failures),
-                verbose=1,
+                callbacks=[
+                    ConsoleReporter("final", space.study.metric.removeprefix("dev_"), len(specs)),
+                    *(tracking.callbacks(paths.local_study, paths.name, "final") if tracking else []),
+                ],
+                verbose=verbose,
             ),
         )
 

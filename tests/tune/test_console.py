@@ -27,3 +27,33 @@ def test_lines_per_trial_and_the_study_line() -> None:
     assert lines[6] == "[search 2/2] trial bbb failed (ValueError: x): "
     assert lines[7] == "[search] 2 of 2 trials done; best dev_ami 0.114 (dev_delta_emb 0.0156)"
     assert console.lines == len(lines) == 8
+
+
+def test_setup_takes_tunes_total_and_restarts_the_clock() -> None:
+    console = ConsoleReporter("final", "p_at_1", total=0, out=[].append)
+    console.started = 0.0
+    console.setup(total_num_samples=9)
+    assert console.total == 9 and console.started > 0.0
+    console.setup(total_num_samples=None)  # unknown: kept
+    assert console.total == 9
+
+
+def test_summary_lines_are_the_leaderboards_figures() -> None:
+    import pandas as pd
+
+    from raysweep.tune.console import summary_lines
+
+    board = pd.DataFrame(
+        [
+            {"method": "emo", "config_id": "c0", "n_seeds": 3, "p_at_1_mean": 0.87543, "p_at_1_std": 0.01234}
+            | {"ami_mean": 0.5401, "ami_std": 0.002, "map_at_r_mean": 0.4616, "map_at_r_std": 0.0}
+            | {"delta_emb_mean": 0.04512, "delta_emb_std": 0.00371},
+            {"method": "plm", "config_id": "base", "n_seeds": 1, "p_at_1_mean": 0.458, "p_at_1_std": 0.0}
+            | {"ami_mean": float("nan"), "ami_std": 0.0, "delta_emb_mean": 2.98e-09, "delta_emb_std": 0.0},
+        ]
+    )
+    assert summary_lines(board) == [
+        "[summary] emo c0 (3 seed(s)): p_at_1 0.875 ± 0.012, ami 0.54 ± 0.002, map_at_r 0.462 ± 0, "
+        "delta_emb 0.0451 ± 0.0037",
+        "[summary] plm base (1 seed(s)): p_at_1 0.458 ± 0, delta_emb 2.98e-09 ± 0",
+    ]

@@ -1,7 +1,7 @@
 """A tiny real multi-objective search (``run_search``: Tune + Optuna + Pareto-ASHA, 2 Train workers a
 trial, tiny local BERT), its trials in a fixed order, one at a time: two low-λ trials, a high-λ one,
-then a repeat of the second. At the one deciding rung (5 of 10 steps) the high-λ trial drifts least,
-so it continues to full fidelity (where ASHA on the emotion metric alone may stop it) and the
+then a repeat of the second. At the one deciding rung (step 5 of 10; the schedulers run on steps) the
+high-λ trial drifts least, so it continues to full fidelity (where ASHA on the emotion metric alone may stop it) and the
 study's Pareto pick can choose it; the repeat is dominated by it and stops, and reaches Optuna as
 PRUNED with its partial values, not as a complete result."""
 
@@ -48,7 +48,15 @@ def test_a_high_lambda_low_drift_trial_reaches_full_fidelity_and_can_be_picked(
         tiny_space(tmp_path, tiny_bert, num_samples=len(POINTS), seeds=1, baselines=("plm",), max_concurrent_trials=1)
     )
     space = load_space(path)  # multi-objective; the data folder as `--data-dir` gives it
-    space = load_space(path, {"base": {"data": {**space.base.to_dict()["data"], "data_dir": str(tiny_tasks_dir)}}})
+    space = (
+        load_space(  # no λ = 0 point: the trials run in exactly the order of POINTS (tests/tune/test_lambda_zero.py)
+            path,
+            {
+                "base": {"data": {**space.base.to_dict()["data"], "data_dir": str(tiny_tasks_dir)}},
+                "study": {"lambda_zero": False},
+            },
+        )
+    )
     assert space.study.multi_objective
     plan = plan_resources(space.base, dict(ray_local.cluster_resources()), space.study.max_concurrent_trials)
     paths = StudyPaths(name="pareto", storage=str(tmp_path / "st"), results=tmp_path / "res")
@@ -61,15 +69,16 @@ def test_a_high_lambda_low_drift_trial_reaches_full_fidelity_and_can_be_picked(
     ]
     assert len(records) == len(POINTS)
     lam = {r["trial_id"]: r["config"]["loss.lam"] for r in records}
-    last = {r["trial_id"]: r["result"]["training_iteration"] for r in records}
+    last = {r["trial_id"]: r["result"]["step"] for r in records}  # the schedulers' progress: steps
     (high,) = [r for r in records if r["config"]["loss.lam"] == HIGH["loss.lam"]]
-    assert max(last.values()) == 2  # 10 steps, one report every 5
-    assert last[high["trial_id"]] == 2, records  # the high-λ trial reached full fidelity
-    front = pareto_front([r for r in records if last[r["trial_id"]] == 2], METRIC)
+    assert max(last.values()) == 10  # 10 steps, one report every 5
+    assert last[high["trial_id"]] == 10, records  # the high-λ trial reached full fidelity
+    assert all(r["config"]["train.max_steps"] == 10 for r in records)  # pinned: its final runs train as long
+    front = pareto_front([r for r in records if last[r["trial_id"]] == 10], METRIC)
     assert high["trial_id"] in {t["trial_id"] for t in front}, front  # and the Pareto pick can choose it
 
     # the rung as the experiment checkpoint holds it, in arrival order; and ASHA on the metric alone
-    rung = scheduler_state(Path(paths.root) / "search")["rungs"][1]
+    rung = scheduler_state(Path(paths.root) / "search")["rungs"][5]  # the one deciding rung: step 5
     assert [lam[trial_id] for trial_id, *_ in rung] == [p["loss.lam"] for p in POINTS]
     decisions = [decision for *_, decision in rung]
     assert decisions[2] == "CONTINUE" and decisions[3] == "STOP"  # the repeat is dominated by the high-λ trial
@@ -88,7 +97,7 @@ def test_a_high_lambda_low_drift_trial_reaches_full_fidelity_and_can_be_picked(
     assert states == [done, done, done, pruned]
     stopped = study.trials[3]
     assert stopped.values is None and set(stopped.user_attrs["partial_values"]) == {METRIC, DRIFT}
-    assert stopped.user_attrs["stopped_at"] == 1.0
+    assert stopped.user_attrs["stopped_at"] == 5.0  # the step it was stopped at
     assert {t.number for t in study.best_trials} <= {0, 1, 2}
 
 

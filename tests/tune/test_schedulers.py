@@ -25,6 +25,7 @@ from ray.tune.search.optuna import OptunaSearch
 
 from raysweep.tune.schedulers import (
     ASHA,
+    FIFO,
     SCHEDULERS,
     ParetoASHA,
     SchedulerStateCallback,
@@ -402,11 +403,18 @@ def test_the_stop_record_stays_out_of_the_searcher_checkpoint(tmp_path: Path) ->
 
 
 def test_registry() -> None:
-    assert SCHEDULERS == {"asha": ASHA, "pareto_asha": ParetoASHA}
+    from raysweep.tune.space import SCHEDULER_KINDS
+
+    assert SCHEDULERS == {"asha": ASHA, "pareto_asha": ParetoASHA, "fifo": FIFO}
+    assert set(SCHEDULER_KINDS) == {"auto", *SCHEDULERS}  # the space's option strings are the registry's
     assert scheduler_kind(True) == "pareto_asha" and scheduler_kind(False) == "asha"
     common = dict(metric=M, max_t=4, grace_period=2, reduction_factor=2, full_fidelity=3)
     assert isinstance(build_scheduler("asha", **common), ASHA)
     assert isinstance(build_scheduler("pareto_asha", floor=0.05, **common), ParetoASHA)
+    fifo = build_scheduler("fifo", **common)
+    assert isinstance(fifo, FIFO) and fifo._time_attr == "step"  # the study's progress attribute by default
+    assert [fifo.on_trial_result(None, None, {"step": t}) for t in (1, 3, 4)] == [C, C, S]
+    assert not fifo.stopped_early("a") and fifo.get_state() == {"version": 1}
     with pytest.raises(ValueError, match="unknown scheduler"):
         build_scheduler("hyperband", **common)
 
@@ -432,6 +440,7 @@ class FakeTuner:
 def test_run_search_picks_the_scheduler_by_objectives(
     space_name: str, kind: type, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import raysweep.tune.study as study
     from raysweep.tune.resources import ResourcePlan
     from raysweep.tune.space import load_space
     from raysweep.tune.study import StudyPaths, run_search
@@ -439,6 +448,7 @@ def test_run_search_picks_the_scheduler_by_objectives(
     monkeypatch.setattr(tune, "Tuner", FakeTuner)
     monkeypatch.setattr(tune, "with_parameters", lambda f, **kw: f)
     monkeypatch.setattr(tune, "with_resources", lambda f, resources: f)
+    monkeypatch.setattr(study, "train_rows", lambda data: lambda cfg: cfg.data.train_limit)  # no Ray here
     space = load_space(space_name)
     plan = ResourcePlan(
         total_cpus=2, total_gpus=0, max_concurrent_trials=1, num_workers=2, cpus_per_worker=1, gpus_per_worker=0
@@ -451,5 +461,15 @@ def test_run_search_picks_the_scheduler_by_objectives(
     assert isinstance(search, PrunedOptunaSearch) and search._stop_record is scheduler
     (callback,) = [c for c in made.kw["run_config"].callbacks if isinstance(c, SchedulerStateCallback)]
     assert callback.scheduler is scheduler
-    if kind is ParetoASHA:  # cpu: 3 reports (120 steps, every 40), max_t 4, grace 2: one rung at 2
-        assert scheduler._milestones == [2] and scheduler._full_fidelity == 3 and scheduler._floor is None
+    # cpu: 120 steps (8000 rows / 64 = 125 a epoch, capped at 120), every 40, grace 2 evaluations: one rung
+    # at step 80, max_t 121; smoke: 60 steps, every 20: ASHA's rungs at 40 (and 80, never reached)
+    assert scheduler._time_attr == "step" and made.kw["param_space"]["train.max_steps"] == (
+        120 if kind is ParetoASHA else 60
+    )
+    if kind is ParetoASHA:
+        assert scheduler._milestones == [80] and scheduler._full_fidelity == 120 and scheduler._max_t == 121
+        assert scheduler._floor is None
+        assert search._anchor == space.lambda_zero_point() and search._anchor["loss.lam"] == 0.0
+    else:
+        assert [m for m, _ in scheduler._brackets[0]._rungs] == [40] and scheduler._full_fidelity == 60
+        assert search._anchor is None  # single-objective: no λ = 0 point

@@ -17,6 +17,7 @@ tiny_tasks_dir = pytest.fixture(scope="session")(task_fixtures.tiny_tasks_dir)
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # 12 runs with evaluation, then a rebuild: about 14 minutes on 2 cores
 def test_study_end_to_end(ray_local, tiny_bert: str, tiny_tasks_dir: Path, tmp_path: Path) -> None:
     results = tmp_path / "results"
     args = [

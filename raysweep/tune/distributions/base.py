@@ -29,6 +29,8 @@ class Distribution(ABC):
       equal; :meth:`describe`: a short human form for ``--dry-run``.
     - :meth:`points`: finitely many values that cover everything it can sample, for validating a space
       before anything runs; ``points()[0]`` is its representative value.
+    - :meth:`contains`: whether a value is one it can sample; :meth:`center`: its middle value (on its
+      own scale), which :meth:`value_near` gives for a value it cannot sample.
     - ``categorical``: True when it samples from a finite list of values that :meth:`points` returns
       in full. Only categorical distributions may search a key that changes the prepared data (each
       value needs its own data).
@@ -84,3 +86,20 @@ class Distribution(ABC):
         The config rules are interval and divisibility rules, so for a continuous range its ends and
         an interior point suffice; a discrete one lists every value it can (or enough of them).
         """
+
+    @abstractmethod
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` is one this distribution can sample."""
+
+    @abstractmethod
+    def center(self) -> Any:
+        """The middle of what it samples, on its own scale (a log range: the geometric mean)."""
+
+    def value_near(self, value: Any) -> Any:
+        """``value`` when this distribution can sample it, else :meth:`center`: how a point built from
+        a config's values (the search's λ = 0 point) stays inside the searched ranges."""
+        try:
+            inside = self.contains(value)
+        except TypeError:  # a value of another type (a string for a float range)
+            inside = False
+        return value if inside else self.center()

@@ -49,3 +49,9 @@ class Choice(Distribution):
 
     def points(self) -> list[Any]:
         return list(self.values)
+
+    def contains(self, value: Any) -> bool:
+        return any(type(value) is type(v) and value == v for v in self.values)
+
+    def center(self) -> Any:
+        return self.values[0]  # a list has no middle that means anything: its first (representative) value

@@ -15,7 +15,7 @@ from raysweep.tune.distributions.checks import check_numeric_field, read_bounds
 class ContinuousDistribution(Distribution, ABC):
     """A float range ``[low, high]``, YAML ``{type: TYPE, low: A, high: B}``.
 
-    Subclasses give ``type``, :meth:`tune` and :meth:`points`, and may refuse more bounds in
+    Subclasses give ``type``, :meth:`tune`, :meth:`points` and :meth:`center`, and may refuse more bounds in
     :meth:`check_bounds`.
     """
 
@@ -43,3 +43,6 @@ class ContinuousDistribution(Distribution, ABC):
 
     def describe(self) -> str:
         return f"{self.type}({self.low:g}, {self.high:g})"
+
+    def contains(self, value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and self.low <= value <= self.high

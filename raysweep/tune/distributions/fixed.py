@@ -39,3 +39,9 @@ class Fixed(Distribution):
 
     def points(self) -> list[Any]:
         return [self.value]
+
+    def contains(self, value: Any) -> bool:
+        return type(value) is type(self.value) and value == self.value
+
+    def center(self) -> Any:
+        return self.value

@@ -85,3 +85,14 @@ class IntRange(Distribution):
             last = len(grid) - 1
             picks.update(grid[i * last // (INNER_POINTS + 1)] for i in range(INNER_POINTS + 2) if grid)
         return sorted(picks)
+
+    def contains(self, value: Any) -> bool:
+        return (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and self.low <= value <= self.high
+            and (value - self.low) % self.step == 0
+        )
+
+    def center(self) -> int:
+        return self.low + (self.high - self.low) // self.step // 2 * self.step

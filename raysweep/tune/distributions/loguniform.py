@@ -27,3 +27,6 @@ class LogUniform(ContinuousDistribution):
 
     def points(self) -> list[Any]:
         return [self.low, math.sqrt(self.low * self.high), self.high]  # the ends and the middle on the log scale
+
+    def center(self) -> float:
+        return math.sqrt(self.low * self.high)

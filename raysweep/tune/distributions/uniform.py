@@ -21,3 +21,6 @@ class Uniform(ContinuousDistribution):
 
     def points(self) -> list[Any]:
         return [self.low, (self.low + self.high) / 2, self.high]
+
+    def center(self) -> float:
+        return (self.low + self.high) / 2

@@ -142,7 +142,8 @@ class ParetoASHA(FIFOScheduler):
     Args:
         metric: the emotion metric (maximised), e.g. ``dev_ami``.
         drift: the drift metric (minimised), e.g. ``dev_delta_emb``.
-        time_attr: the progress attribute of a result (monotonic), as in ASHA.
+        time_attr: the progress attribute of a result (monotonic), as in ASHA; the study uses the
+            reported ``step``, which survives a Train run's restore (``training_iteration`` restarts).
         max_t: a result at or beyond it stops the trial (done), as in ASHA.
         grace_period: the first milestone, as in ASHA.
         reduction_factor: the rung keeps the best ``ceil(n / reduction_factor)`` of its ``n`` points.
