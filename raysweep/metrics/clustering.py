@@ -19,6 +19,9 @@ from sklearn.cluster import KMeans
 RESTARTS = 5
 """Single-initialisation k-means runs whose scores are averaged."""
 
+SCORES = {"ami": skm.adjusted_mutual_info_score, "ari": skm.adjusted_rand_score, "fms": skm.fowlkes_mallows_score}
+"""The clustering figures: name -> scikit-learn's score of (labels, one cluster assignment)."""
+
 
 def restart_seed(seed: int, restart: int) -> int:
     """The k-means seed of run ``restart`` (0, 1, ...) of a clustering drawn with ``seed`` (any
@@ -40,8 +43,7 @@ def cluster_scores(labels: np.ndarray, clusters: np.ndarray) -> dict[str, float]
     """AMI, ARI and FMS of cluster assignments against the labels: ``clusters`` is one assignment
     (rows,) or several (runs, rows), whose scores are averaged."""
     runs = np.atleast_2d(np.asarray(clusters))
-    scores = {"ami": skm.adjusted_mutual_info_score, "ari": skm.adjusted_rand_score, "fms": skm.fowlkes_mallows_score}
-    return {name: float(np.mean([score(labels, run) for run in runs])) for name, score in scores.items()}
+    return {name: float(np.mean([score(labels, run) for run in runs])) for name, score in SCORES.items()}
 
 
 def clustering_metrics(

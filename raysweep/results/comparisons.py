@@ -20,6 +20,7 @@ import pandas as pd
 
 from raysweep.methods.registry import PROPOSED, REFERENCE, parse_method
 from raysweep.methods.run_spec import RunSpec
+from raysweep.metrics.clustering import SCORES
 from raysweep.metrics.paired import holm, mean_of, paired_test
 from raysweep.results.records import TrialRecord
 
@@ -27,7 +28,6 @@ ARRAYS = "evaluation.npz"
 TEST_NAME = "paired bootstrap over evaluation examples with training seeds as a second level (Welch df)"
 CORRECTION = "Holm over all comparisons of a model"
 ALPHA = 0.05
-CLUSTERING = ("ami", "ari", "fms")
 CLUSTERING_BOOT_DIVISOR = 4
 """The clustering figures estimate their example variance from ``n_boot // 4`` resamples: each one
 recomputes the mean score of the 5 k-means runs of every seed, and AMI's expected mutual information
@@ -72,12 +72,8 @@ class MacroF1:
 
 def statistic_for(column: str, classes: int = 2) -> tuple[list[str], Callable[..., float]] | None:
     """The npz keys and the function that recompute a leaderboard column from per-example outputs."""
-    from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score, fowlkes_mallows_score
-
-    scores = (adjusted_mutual_info_score, adjusted_rand_score, fowlkes_mallows_score)
-    clustering = dict(zip(CLUSTERING, scores, strict=True))
-    if column in clustering:
-        return ["emotion/labels", "emotion/clusters"], _clustering(clustering[column])
+    if column in SCORES:
+        return ["emotion/labels", "emotion/clusters"], _clustering(SCORES[column])
     means = {
         "mrr": "emotion/rr",
         "p_at_1": "emotion/p_at_1",
@@ -166,7 +162,7 @@ def compare(
                 if isinstance(statistic, MacroF1):
                     arrays = [r[k] for r in (*runs, *others) for k in keys]
                     statistic = MacroF1(int(max(a.max() for a in arrays)) + 1)
-                boots = max(2, n_boot // CLUSTERING_BOOT_DIVISOR) if column in CLUSTERING else n_boot
+                boots = max(2, n_boot // CLUSTERING_BOOT_DIVISOR) if column in SCORES else n_boot
                 result = paired_test(
                     statistic, [[r[k] for k in keys] for r in runs], [[r[k] for k in keys] for r in others], boots
                 )
