@@ -41,6 +41,38 @@ def bench_config(
     ).validate()
 
 
+def machine() -> dict[str, Any]:
+    """The machine a table was measured on (CPU model from ``/proc/cpuinfo`` where there is one)."""
+    import platform
+
+    import optuna
+    import ray
+    import torch
+
+    model = ""
+    try:
+        model = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if "model name" in line
+            ),
+            "",
+        )
+    except OSError:
+        pass
+    return {
+        "platform": platform.platform(),
+        "processor": model or platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "gpus": torch.cuda.device_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "ray": ray.__version__,
+        "optuna": optuna.__version__,
+    }
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident set size (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -45,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import data_dir  # noqa: E402
+from bench import data_dir, machine  # noqa: E402
 from raysweep.errors import RaysweepError, cli_errors  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "search_quality.json"
@@ -122,24 +121,6 @@ def arm_space(args: argparse.Namespace, arm: str, seed: int, data: str) -> Any:
         },
     )
     return space
-
-
-def machine() -> dict[str, Any]:
-    """The machine the table was measured on."""
-    import optuna
-    import ray
-    import torch
-
-    return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-        "gpus": torch.cuda.device_count(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "ray": ray.__version__,
-        "optuna": optuna.__version__,
-    }
 
 
 def run_arm(space: Any, name: str, storage: str, results: Path, data_refs: dict[str, Any], plan: Any) -> dict:

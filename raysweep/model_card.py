@@ -58,7 +58,7 @@ class Comparison(TypedDict, total=False):
       ``TASK_probe_f1``, ...) -> ``(this model's mean, PLM's mean, marker)``; the marker is the
       study's (``"*"`` for a tested difference, ``"†"``, or ``""``), a mean may be NaN (not measured);
     * ``test``: the statistical test behind the markers (e.g. ``results.comparisons.TEST_NAME``);
-    * ``legend``: what each marker means (e.g. "`*`: p < 0.05, Holm-adjusted over all comparisons");
+    * ``legend``: what each marker means (e.g. "`*`: p < 0.05, Holm-adjusted over the comparisons of that figure");
     * ``method``: the method's label in the study (e.g. ``Emo``);
     * ``seeds``: how many training seeds each mean is over;
     * ``split``: the split the figures are on (default ``test``).

@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     preflight_study(space, data_dir)
     name = pick_name(args, space, storage)
 
-    from raysweep.tune.study import StudyPaths, final_specs, prepare_data, run_finals, run_search
+    from raysweep.tune.study import StudyPaths
 
     if args.dry_run and args.address is None:
         import torch
@@ -195,81 +195,116 @@ def main(argv: list[str] | None = None) -> int:
         write_study_record(paths.root, record)
     write_provenance(paths.local_study, space.to_dict(), sys.argv[1:] if argv is None else argv, args.resume)
     try:
-        timings: dict[str, float] = {}
-        t0 = time.perf_counter()
-        print("[raysweep] preparing data (tokens, frozen targets, drift references) once for the study ...", flush=True)
-        data = prepare_data(space, data_dir, plan)
-        timings["prepare_s"] = time.perf_counter() - t0
-
-        t1 = time.perf_counter()
-        run_search(space, paths, plan, data, args.resume, verbose=args.verbose, tracking=tracking)
-        timings["search_s"] = time.perf_counter() - t1
-
-        from raysweep.results.pareto import pick_per_model
-        from raysweep.results.records import load_trials
-
-        search = load_trials(f"{paths.root}/search")
-        s = space.study
-        picks = pick_per_model(search, s.metric, s.pareto_picks, s.multi_objective, s.matched_picks)
-        if not picks:
-            raise RaysweepError(
-                f"no search trial of study {name} finished with {space.study.metric}; see {paths.root}/search"
-            )
-        params = [p["config"] for p in picks]
-        print(
-            f"[raysweep] re-running {len(params)} configuration(s) x {space.study.seeds} seeds: "
-            + "; ".join(json.dumps(p) for p in params),
-            flush=True,
-        )
-        t2 = time.perf_counter()
-        run_finals(
-            space,
-            paths,
-            plan,
-            data,
-            final_specs(space, params),
-            data_dir,
-            args.resume,
-            verbose=args.verbose,
-            tracking=tracking,
-        )
-        timings["finals_s"] = time.perf_counter() - t2
-
-        from raysweep.results.writer import export_best, write_results
-
-        write_results(
-            paths.root,
-            results_dir,
-            name,
-            space.base,
-            space.study.metric,
-            extra={"timings": timings, "picked_trials": [p["trial_id"] for p in picks]},
-        )
-        best = export_best(load_trials(f"{paths.root}/final"), results_dir, space.study.metric)
-        import pandas as pd
-
-        from raysweep.tune.console import summary_lines
-
-        for line in summary_lines(pd.read_csv(results_dir / "leaderboard.csv")):
-            print(line, flush=True)
-        timings["total_s"] = time.perf_counter() - t0
-        print(
-            f"[raysweep] study {name} done in {timings['total_s']:.0f} s "
-            f"(prepare {timings['prepare_s']:.0f}, search {timings['search_s']:.0f}, finals {timings['finals_s']:.0f})"
-        )
-        print(
-            f"[raysweep] leaderboard: {results_dir / 'leaderboard.csv'}; comparison: {results_dir / 'comparison.md'}"
-            + (f"; best model: {best}" if best else "")
-        )
-        print(
-            f"[raysweep] dashboards: tensorboard --logdir {paths.root}; "
-            f"optuna-dashboard sqlite:///{paths.optuna_db}" + (f"; tracking: {args.tracking}" if tracking else "")
-        )
-        return 0
+        return run_study(args, space, plan, paths, data_dir, tracking)
     finally:
         kept = keep_ray_logs(paths.local_study / "ray-logs")
         if kept is not None:
             print(f"[raysweep] Ray logs: {kept}", flush=True)
+
+
+def run_study(args: argparse.Namespace, space, plan, paths, data_dir: str | None, tracking) -> int:
+    """The study's phases on a connected cluster: prepare (data, the plain loop's rate), search, finals
+    (with the reference embeddings computed first), then the results files and the closing summary."""
+    from raysweep.results.pareto import pick_per_model
+    from raysweep.results.records import load_trials
+    from raysweep.tune.study import (
+        final_specs,
+        measure_plain_rate,
+        precompute_study_reference,
+        prepare_data,
+        run_finals,
+        run_search,
+    )
+
+    name, s = paths.name, space.study
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    print("[raysweep] preparing data (tokens, frozen targets, drift references) once for the study ...", flush=True)
+    data = prepare_data(space, data_dir, plan)
+    plain = measure_plain_rate(space, data, plan)
+    print(f"[raysweep] plain loop on this hardware: {plain['samples_per_s']:.1f} samples/s", flush=True)
+    timings["prepare_s"] = time.perf_counter() - t0
+
+    t1 = time.perf_counter()
+    run_search(space, paths, plan, data, args.resume, verbose=args.verbose, tracking=tracking)
+    timings["search_s"] = time.perf_counter() - t1
+
+    search = load_trials(f"{paths.root}/search")
+    picks = pick_per_model(search, s.metric, s.pareto_picks, s.multi_objective, s.matched_picks)
+    if not picks:
+        raise RaysweepError(f"no search trial of study {name} finished with {s.metric}; see {paths.root}/search")
+    params = [p["config"] for p in picks]
+    print(
+        f"[raysweep] re-running {len(params)} configuration(s) x {s.seeds} seeds: "
+        + "; ".join(json.dumps(p) for p in params),
+        flush=True,
+    )
+    t2 = time.perf_counter()
+    models = sorted({str(p.get("model.name", space.base.model.name)) for p in params})
+    precompute_study_reference(space, data_dir, plan, models)
+    specs = final_specs(space, params)
+    run_finals(space, paths, plan, data, specs, data_dir, args.resume, verbose=args.verbose, tracking=tracking)
+    timings["finals_s"] = time.perf_counter() - t2
+    timings["total_s"] = time.perf_counter() - t0
+
+    goodput = study_goodput_record(space, plan, paths, timings, plain, search, args.resume)
+    from raysweep.results.writer import export_best, write_results
+
+    write_results(
+        paths.root,
+        paths.results,
+        name,
+        space.base,
+        s.metric,
+        extra={"timings": timings, "goodput": goodput, "picked_trials": [p["trial_id"] for p in picks]},
+    )
+    best = export_best(load_trials(f"{paths.root}/final"), paths.results, s.metric)
+    print_summary(paths, timings, goodput, best, args.tracking if tracking else None)
+    return 0
+
+
+def study_goodput_record(space, plan, paths, timings: dict[str, float], plain: dict[str, Any], search, resumed: bool):
+    """The study's goodput by phase (``tune.goodput``) from its trials' own counters; after a
+    ``--resume`` the walls are this invocation's only, so its goodput is an upper bound (flagged)."""
+    import ray
+
+    from raysweep.results.records import load_trials
+    from raysweep.tune.goodput import goodput_of_trials
+
+    phases = {
+        "prepare": ([], timings["prepare_s"]),
+        "search": (search, timings["search_s"]),
+        "finals": (load_trials(f"{paths.root}/final"), timings["finals_s"]),
+    }
+    nodes = max(len([n for n in ray.nodes() if n.get("Alive") and n["Resources"].get("CPU")]), 1)
+    run_cores = space.base.train.num_workers * plan.cpus_per_worker
+    return {**goodput_of_trials(phases, plain, run_cores, plan.total_cpus, nodes), "resumed": resumed}
+
+
+def print_summary(paths, timings: dict[str, float], goodput: dict[str, Any], best, tracking: str | None) -> None:
+    """The closing lines: the leaderboard's figures, the phases' times and goodput, where things are."""
+    import pandas as pd
+
+    from raysweep.tune.console import summary_lines
+    from raysweep.tune.goodput import describe
+
+    for line in summary_lines(pd.read_csv(paths.results / "leaderboard.csv")):
+        print(line, flush=True)
+    print(
+        f"[raysweep] study {paths.name} done in {timings['total_s']:.0f} s "
+        f"(prepare {timings['prepare_s']:.0f}, search {timings['search_s']:.0f}, finals {timings['finals_s']:.0f})"
+    )
+    for line in describe(goodput).splitlines():
+        print(f"[raysweep] {line}")
+    print(
+        f"[raysweep] leaderboard: {paths.results / 'leaderboard.csv'}; comparison: {paths.results / 'comparison.md'}"
+        + (f"; best model: {best}" if best else "")
+    )
+    print(
+        f"[raysweep] dashboards: tensorboard --logdir {paths.root}; "
+        f"optuna-dashboard sqlite:///{paths.optuna_db}" + (f"; tracking: {tracking}" if tracking else ""),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

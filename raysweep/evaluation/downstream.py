@@ -41,6 +41,7 @@ from raysweep.models.encoder import load_tokenizer
 from raysweep.models.retrofit import RetrofitModel
 from raysweep.train.data import prepare_training_data
 from raysweep.train.objectives.ce import ClassifierObjective
+from raysweep.train.run_clock import COUNTERS
 from raysweep.train.training_data import TrainingData
 
 FEW_SHOT_K = (8, 16, 32, 64)
@@ -326,6 +327,8 @@ def finetune_outputs(
         "dev_split": "task" if task.dev is not None else "held out from train",
         "class_weights": None if data.class_weights is None else [float(w) for w in data.class_weights],
         "texts": {"train": texts_fingerprint(train.texts), "dev": texts_fingerprint(dev.texts)},
+        # the Train run's own time counters (train.run_clock): a study's goodput counts its samples
+        "timing": {k: float(last.get(k, 0.0)) for k in ("train_samples", *COUNTERS)},
     }
     return figures, {"pred": pred}
 

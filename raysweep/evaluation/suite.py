@@ -128,6 +128,25 @@ def run_job(kind: str, *args: Any, **kwargs: Any) -> Outputs:
     return {**figures, "wall_s": time.perf_counter() - t0}, arrays
 
 
+def timed_embed(*args: Any) -> tuple[np.ndarray, float]:
+    """``embed_texts(*args)`` and the seconds it took (a study's goodput counts embedding time)."""
+    t0 = time.perf_counter()
+    out = embed_texts(*args)
+    return out, time.perf_counter() - t0
+
+
+def timing_of(
+    results: dict[Any, dict[str, Any]], embed_seconds: list[float], tuned: dict[str, Any]
+) -> dict[str, float]:
+    """What an evaluation spent its time on: its embedding tasks, its metric jobs (each on one core), and
+    its fine-tuning runs' samples and time counters (``train.run_clock``), summed over tasks."""
+    out = {"embedding_s": float(sum(embed_seconds)), "metrics_s": float(sum(r["wall_s"] for r in results.values()))}
+    for key in ("train_samples", "time_steps_s", "time_dev_eval_s", "time_startup_s"):
+        out[f"finetune_{key}"] = float(sum(t.get("timing", {}).get(key, 0.0) for t in tuned.values()))
+    out["finetune_wall_s"] = float(sum(t.get("wall_s", 0.0) for t in tuned.values()))
+    return out
+
+
 # ---------------------------------------------------------------- the suite
 
 
@@ -259,7 +278,15 @@ def evaluate_model(
     # folder is on this node's disk, which another node of a cluster does not see: embed on this node
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     local = any(Path(m).is_dir() for m in (resolved, resolved_ref))
-    embed = ray.remote(num_cpus=1, scheduling_strategy=here if local else "DEFAULT")(embed_texts)
+    embed_task = ray.remote(num_cpus=1, num_returns=2, scheduling_strategy=here if local else "DEFAULT")(timed_embed)
+    embed_seconds: list[Any] = []
+
+    def embed_remote(path: str, texts: list[str]):
+        """The embeddings' ref (its seconds kept aside for the evaluation's timing)."""
+        ref, seconds = embed_task.remote(path, pooling, texts, max_length, precision)
+        embed_seconds.append(seconds)
+        return ref
+
     job = ray.remote(num_cpus=1, scheduling_strategy="DEFAULT", num_returns=2)(run_job)
     is_reference = resolved_ref == resolved
     emb: dict[str, Any] = {}
@@ -269,23 +296,19 @@ def evaluate_model(
     def reference_embedded(key: str, texts: list[str]):
         """The reference model's embeddings of ``texts``: from the cache, else a Ray task (cached below)."""
         if not cache_reference:
-            return embed.remote(resolved_ref, pooling, texts, max_length, precision)
+            return embed_remote(resolved_ref, texts)
         cache_key = reference_cache.reference_key(resolved_ref, pooling, texts, max_length, precision)
         cached = reference_cache.load(cache_key, len(texts))
         reference_sets[key] = "computed" if cached is None else "cached"
         if cached is not None:
             return ray.put(cached)
-        ref = embed.remote(resolved_ref, pooling, texts, max_length, precision)
+        ref = embed_remote(resolved_ref, texts)
         uncached.append((cache_key, ref))
         return ref
 
     def embedded(key: str, texts: list[str]):
         if key not in emb:
-            emb[key] = (
-                reference_embedded(key, texts)
-                if is_reference
-                else embed.remote(resolved, pooling, texts, max_length, precision)
-            )
+            emb[key] = reference_embedded(key, texts) if is_reference else embed_remote(resolved, texts)
         return emb[key]
 
     # every metric job is submitted before anything is waited on: they run side by side, and the
@@ -374,6 +397,7 @@ def evaluate_model(
         out["downstream"][name] = entry
     if per_example is not None:
         per_example.update(arrays)
+    out["timing"] = timing_of(results, ray.get(embed_seconds), tuned_figures)
     out["wall_s"] = time.perf_counter() - t0
     return out
 

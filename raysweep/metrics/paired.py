@@ -22,8 +22,8 @@ underestimates their spread. Any figure can be tested, not only means: ``statist
 from the resampled examples (AMI from labels and cluster assignments, macro-F1 from predictions).
 A method without seed spread on either side and no example variance (identical figures) gets p = 1.
 
-The tables apply Holm's step-down correction over all the comparisons of one model
-(:func:`holm`), so a starred cell keeps the family-wise error rate at α.
+The tables apply Holm's step-down correction over the comparisons of each figure of one model
+(:func:`holm`), so the stars of a column keep its family-wise error rate at α.
 """
 
 from __future__ import annotations

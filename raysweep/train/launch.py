@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,13 @@ def build_trainer(
         resources["GPU"] = cfg.train.gpus_per_worker
     return TorchTrainer(
         loop,
-        train_loop_config={"config": cfg.to_dict(), "data": data, **(extra_loop_config or {})},
+        # launched_at: the run's clock starts here (its start-up is measured from the trainer's creation)
+        train_loop_config={
+            "config": cfg.to_dict(),
+            "data": data,
+            "launched_at": time.time(),
+            **(extra_loop_config or {}),
+        },
         torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
         scaling_config=ScalingConfig(
             num_workers=cfg.train.num_workers, use_gpu=use_gpu, resources_per_worker=resources

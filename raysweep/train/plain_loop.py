@@ -102,13 +102,15 @@ class PlainStep:
             self.phases[k] += b - a
 
 
-def plain_loop_rate(cfg: Any, data: Any, steps: int = 6, warmup: int = 2) -> dict[str, Any]:
+def plain_loop_rate(cfg: Any, data: Any, steps: int = 6, warmup: int = 2, threads: int | None = None) -> dict[str, Any]:
     """The plain loop's training samples/s for ``cfg``'s model, pooling, precision and batch size on
-    ``data``'s training rows, with every thread of this process: ``{"samples_per_s", "steps",
-    "batch", "precision", "attention", "threads"}``. ``warmup`` steps are run first and not timed."""
+    ``data``'s training rows, with ``threads`` (default: every thread of this process): ``{"samples_per_s",
+    "steps", "batch", "precision", "attention", "threads"}``. ``warmup`` steps are run first and not timed."""
     from raysweep.models.encoder import resolve_model_name
     from raysweep.train.precision import resolve_attention, resolve_precision
 
+    if threads is not None:
+        torch.set_num_threads(threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     precision = resolve_precision(cfg.train.precision, device)
     attn = resolve_attention(cfg.model.attn_implementation, precision, device)

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from raysweep.config import RetrofitConfig
-from raysweep.models.checkpoint import load_train_state, load_weights, save_checkpoint
+from raysweep.models.checkpoint import load_metrics, load_train_state, load_weights, save_checkpoint
 from raysweep.models.retrofit import RetrofitModel
 from raysweep.samplers import build_sampler
 from raysweep.train.data import threads_for
@@ -38,6 +38,7 @@ from raysweep.train.early_stopping import EarlyStopping
 from raysweep.train.objectives import Objective, StepContext, build_objective
 from raysweep.train.optim import build_optimizer
 from raysweep.train.precision import resolve_attention, resolve_precision
+from raysweep.train.run_clock import RunClock
 from raysweep.train.session import Session
 
 
@@ -76,21 +77,32 @@ class _Window:
 
 def train_loop_per_worker(loop_config: dict[str, Any]) -> list[dict[str, Any]]:
     """Train; return the metrics of every report made by this run (``Result.return_value``). The loop
-    config's optional ``early_stop`` (``{"metric", "patience"}``) stops it once the metric stops improving."""
+    config's optional ``early_stop`` (``{"metric", "patience"}``) stops it once the metric stops improving;
+    its ``launched_at`` (``time.time()`` when ``train.launch`` built the trainer) starts the run's clock."""
     from raysweep.train.session import RaySession
 
+    entered_at = time.time()
     cfg = RetrofitConfig.from_dict(loop_config["config"])
     early_stop = EarlyStopping.from_dict(loop_config.get("early_stop"))
-    return run_training(cfg, loop_config["data"], RaySession(), early_stop)
+    session = RaySession()
+    return run_training(cfg, loop_config["data"], session, early_stop, loop_config.get("launched_at"), entered_at)
 
 
 def run_training(
-    cfg: RetrofitConfig, data: Any, session: Session, early_stop: EarlyStopping | None = None
+    cfg: RetrofitConfig,
+    data: Any,
+    session: Session,
+    early_stop: EarlyStopping | None = None,
+    launched_at: float | None = None,
+    entered_at: float | None = None,
 ) -> list[dict[str, Any]]:
     """The loop of one rank, wherever ``session`` says it runs (a Ray Train worker or this process);
     ``data`` is a ``TrainingData`` or what ``session.get_data`` turns into one. Returns the metrics of
     every report, the last one ``diverged = 1`` with a ``failure_reason`` when the run diverged, or
-    ``stopped_early = 1`` when ``early_stop`` ended it before its last step."""
+    ``stopped_early = 1`` when ``early_stop`` ended it before its last step. Every evaluation's report
+    carries the run's time counters (``train.run_clock``; start-up from ``launched_at``, raysweep's part
+    of it from ``entered_at``, default now)."""
+    entered_at = time.time() if entered_at is None else entered_at
     data = session.get_data(data)
     rank, world, device = session.rank, session.world, session.device
     torch.set_num_threads(cfg.train.torch_threads or threads_for(cfg.train.cpus_per_worker))
@@ -104,10 +116,13 @@ def run_training(
     objective.setup(model, ctx)  # the frozen original is copied before any checkpoint is loaded
 
     state: dict[str, Any] = {"step": 0}
+    restored: dict[str, Any] = {}
     with session.get_checkpoint() as folder:
         if folder is not None:
             load_weights(folder, model)
             state = load_train_state(folder)
+            restored = load_metrics(folder)
+    clock = RunClock(launched_at, restored, entered_at)
     step = int(state["step"])
     torch.manual_seed(cfg.train.seed * 1000 + rank + step)  # dropout streams differ by rank
     model = session.prepare_model(model)
@@ -139,6 +154,7 @@ def run_training(
             f"attention={attn}; {total} steps ({spe}/epoch){resumed}",
             flush=True,
         )
+    clock.start_steps()
     while step < total and not diverged and not stopped:
         epoch, in_epoch = divmod(step, spe)
         sampler.set_epoch(epoch, in_epoch)
@@ -165,6 +181,7 @@ def run_training(
                     parts = ", ".join(f"{k[6:]} {v:.4g}" for k, v in means.items())
                     print(f"[raysweep] step {step}/{total} {parts}; {window.rate():.1f} samples/s", flush=True)
             if at_eval:
+                clock.steps_done()
                 metrics: dict[str, Any] = {
                     "step": step,
                     "epoch": step / spe,
@@ -177,12 +194,15 @@ def run_training(
                     diverged, broken = True, "dev outputs after the optimiser step"
                     break
                 metrics.update(dev)
+                clock.eval_done()
+                metrics.update(clock.figures(step, cfg.sampler.batch_size))
                 if early_stop is not None and step < total:
                     stopped = early_stop.agreed(metrics, rank, world, device)
                     if stopped:
                         metrics["stopped_early"] = 1.0
                 history.append(metrics)
                 _report(session, metrics, inner, optimizer, scheduler, step, cfg)
+                clock.eval_done()  # the report and its checkpoint: counted in the next report
                 window = _Window()
                 if stopped:
                     if rank == 0:

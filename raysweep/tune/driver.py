@@ -8,6 +8,7 @@ Train runs are named from the Tune trial id, so a restored trial resumes its own
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from raysweep.evaluation.settings import EvaluationSettings
 from raysweep.methods.method import RunContext
 from raysweep.methods.registry import parse_method
 from raysweep.methods.run_spec import RunSpec
+from raysweep.train.run_clock import COUNTERS
 from raysweep.tune.space import DATA_KEYS, apply_params
 
 WORST = {"dev_p_at_1": 0.0, "dev_ami": -1.0, "dev_map_at_r": 0.0, "dev_mrr": 0.0, "dev_delta_emb": 2.0}
@@ -80,8 +82,9 @@ def final_trial(
         shared_data=lambda c: data[data_key(c)],
         label=chosen.key,
     )
+    started = time.perf_counter()
     chosen.method.run(context)
-    trained = run_record(out)
+    trained = run_record(out, time.perf_counter() - started)
     arrays: dict[str, Any] = {}
     figures = evaluate_with(
         str(out),
@@ -111,10 +114,12 @@ def final_trial(
     )
 
 
-def run_record(model_dir: Path) -> dict[str, float]:
+def run_record(model_dir: Path, run_s: float | None = None) -> dict[str, float]:
     """What the run's own record says about its training: the dev figures of its last evaluation
-    (what every choice among final models uses: never a test figure) and its budget, samples trained
-    (steps x global batch); {} for a model that was not trained (PLM)."""
+    (what every choice among final models uses: never a test figure), its budget, samples trained
+    (steps x global batch), and its time counters (``train.run_clock``), with ``time_teardown_s`` the
+    rest of ``run_s`` (the method's whole run: training, then the export); {} for a model that was
+    not trained (PLM)."""
     try:
         record = json.loads((model_dir / "raysweep.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -124,6 +129,10 @@ def run_record(model_dir: Path) -> dict[str, float]:
     step, batch = metrics.get("step"), (record.get("config") or {}).get("sampler", {}).get("batch_size")
     if isinstance(step, (int, float)) and isinstance(batch, int):
         out["train_samples"] = float(step * batch)
+    counted = {k: float(metrics[k]) for k in COUNTERS if isinstance(metrics.get(k), (int, float))}
+    out.update(counted)
+    if run_s is not None and counted:
+        out["time_teardown_s"] = max(run_s - sum(counted.values()), 0.0)
     return out
 
 
@@ -153,4 +162,6 @@ def flatten_evaluation(figures: dict[str, Any]) -> dict[str, float]:
         for protocol in ("probe", "finetune"):
             if "collapsed" in entry.get(protocol, {}):
                 flat[f"{task}_{protocol}_collapsed"] = float(entry[protocol]["collapsed"])
+    for k, v in figures.get("timing", {}).items():  # what the evaluation spent its time on (goodput)
+        flat[f"eval_{k}"] = float(v)
     return flat

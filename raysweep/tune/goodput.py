@@ -47,20 +47,25 @@ class TrainTiming:
 
     @classmethod
     def from_result(cls, result: dict[str, Any], cores: float) -> TrainTiming:
-        """From a run's last reported result (the worker's cumulative ``time_*_s`` counters and
-        ``samples_trained``; evaluation figures of a final run under ``eval_*_s``)."""
+        """From a trial's last reported result: the Train run's cumulative counters (``train_samples``,
+        ``time_steps_s``, ``time_dev_eval_s``, ``time_startup_s``: ``train.run_clock``; a final run's
+        ``time_teardown_s``) and a final run's evaluation (``eval_*``: ``evaluation.suite.timing_of``),
+        whose fine-tuning runs count as training."""
 
         def get(key: str) -> float:
             value = result.get(key)
-            return float(value) if isinstance(value, (int, float)) else 0.0
+            return float(value) if isinstance(value, (int, float)) and value == value else 0.0
 
+        finetune_parts = get("eval_finetune_time_steps_s") + get("eval_finetune_time_dev_eval_s")
+        finetune_rest = get("eval_finetune_wall_s") - finetune_parts - get("eval_finetune_time_startup_s")
         return cls(
-            samples=get("samples_trained") + get("eval_finetune_samples"),
+            samples=get("train_samples") + get("eval_finetune_train_samples"),
             cores=cores,
-            steps=get("time_steps_s") + get("eval_finetune_steps_s"),
-            dev_eval=get("time_dev_eval_s"),
-            startup=get("time_startup_s"),
-            teardown=get("time_teardown_s"),
+            steps=get("time_steps_s") + get("eval_finetune_time_steps_s"),
+            dev_eval=get("time_dev_eval_s") + get("eval_finetune_time_dev_eval_s"),
+            startup=get("time_startup_s") + get("eval_finetune_time_startup_s"),
+            # after the last step: the export, and a fine-tuned classifier's test predictions
+            teardown=get("time_teardown_s") + max(finetune_rest, 0.0),
             embedding=get("eval_embedding_s"),
             metrics=get("eval_metrics_s"),
         )
@@ -76,7 +81,12 @@ class PhaseGoodput:
     core_seconds: dict[str, float]
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+        def rounded(value: Any) -> Any:  # 6 significant digits, as the results tables
+            if isinstance(value, float):
+                return float(f"{value:.6g}")
+            return {k: rounded(v) for k, v in value.items()} if isinstance(value, dict) else value
+
+        return {k: rounded(v) for k, v in asdict(self).items()}
 
 
 def phase_goodput(
@@ -126,7 +136,7 @@ def describe(goodput: dict[str, Any]) -> str:
     """One line per phase: goodput and the share of core-seconds of each part."""
     lines = [f"goodput (plain loop {goodput['plain_samples_per_s']:.1f} samples/s per node):"]
     for name, phase in goodput.items():
-        if not isinstance(phase, dict):
+        if not isinstance(phase, dict) or "core_seconds" not in phase:
             continue
         parts = phase["core_seconds"]
         total = sum(parts.values()) or 1.0
@@ -134,4 +144,79 @@ def describe(goodput: dict[str, Any]) -> str:
         lines.append(
             f"  {name}: {phase['goodput']:.1%} ({phase['samples']:.0f} samples in {phase['wall_s']:.0f} s); {shares}"
         )
+    for name, ratio in (goodput.get("run_vs_plain") or {}).items():
+        if ratio:
+            lines.append(
+                f"  {name} runs vs the plain loop: median {ratio['median']:.2f}x "
+                f"({ratio['min']:.2f}-{ratio['max']:.2f}, {ratio['runs']} runs)"
+            )
+    for name, split in (goodput.get("startup") or {}).items():
+        if split:
+            lines.append(
+                f"  {name} runs' start to first step: median {split['total']:.1f} s "
+                f"(Ray Train {split['ray']:.1f} s, raysweep's loop {split['raysweep']:.1f} s)"
+            )
     return "\n".join(lines)
+
+
+def run_rates(trials: Iterable[dict[str, Any]], plain_rate: float) -> dict[str, float]:
+    """The training speed of a phase's Train runs against the plain loop: each run's samples over its
+    seconds inside steps (``train_samples / time_steps_s``, its retrofitting run only), as the median,
+    lowest and highest ratio to ``plain_rate``; {} where no run reported its counters."""
+    ratios = sorted(
+        float(r["train_samples"]) / float(r["time_steps_s"]) / plain_rate
+        for r in (t.get("result") or {} for t in trials)
+        if isinstance(r.get("time_steps_s"), (int, float)) and r["time_steps_s"] > 0 and r.get("train_samples")
+    )
+    if not ratios or plain_rate <= 0:
+        return {}
+    median = _median(ratios)
+    return {"runs": len(ratios), "median": round(median, 4), "min": round(ratios[0], 4), "max": round(ratios[-1], 4)}
+
+
+def _median(values: list[float]) -> float:
+    values = sorted(values)
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def startup_split(trials: Iterable[dict[str, Any]]) -> dict[str, float]:
+    """Where a phase's Train runs' start to first step went (their medians, seconds): ``total``, of
+    which ``raysweep`` (inside the training loop: imports, data fetch, model load) and ``ray`` (Ray
+    Train's controller, worker group and process group); {} where no run reported it."""
+    pairs = [
+        (float(r["time_startup_s"]), float(r.get("time_startup_loop_s") or 0.0))
+        for r in (t.get("result") or {} for t in trials)
+        if isinstance(r.get("time_startup_s"), (int, float)) and r["time_startup_s"] > 0
+    ]
+    if not pairs:
+        return {}
+    return {
+        "runs": len(pairs),
+        "total": round(_median([a for a, _ in pairs]), 3),
+        "raysweep": round(_median([b for _, b in pairs]), 3),
+        "ray": round(_median([a - b for a, b in pairs]), 3),
+    }
+
+
+def goodput_of_trials(
+    phases: dict[str, tuple[list[dict[str, Any]], float]],
+    plain: dict[str, Any],
+    run_cores: float,
+    cores: float,
+    nodes: int = 1,
+) -> dict[str, Any]:
+    """A study's goodput from its trial records (``phases``: name -> (the phase's Tune trial records, its
+    wall seconds)); ``plain`` is ``train.plain_loop.plain_loop_rate``'s measurement, ``run_cores`` the
+    cores one Train run holds, ``cores`` and ``nodes`` the cluster's. Adds, per phase, the Train runs'
+    speed against the plain loop (:func:`run_rates`)."""
+    rate = float(plain["samples_per_s"])
+    timings = {
+        name: ([TrainTiming.from_result(t.get("result") or {}, run_cores) for t in trials], wall)
+        for name, (trials, wall) in phases.items()
+    }
+    out = study_goodput(timings, rate, cores, nodes)
+    out["plain_loop"] = plain
+    out["run_vs_plain"] = {name: run_rates(trials, rate) for name, (trials, _) in phases.items() if trials}
+    out["startup"] = {name: startup_split(trials) for name, (trials, _) in phases.items() if trials}
+    return out

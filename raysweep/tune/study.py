@@ -69,9 +69,8 @@ def prepare_data(space: SearchSpace, data_dir: str | None, plan: ResourcePlan) -
     # OMP_NUM_THREADS from num_cpus), those of one node: a task asking for the cluster's total would
     # never be scheduled on a cluster of several nodes
     on_gpu = plan.total_gpus >= 1
-    node_cpus = max((n["Resources"].get("CPU", 0.0) for n in ray.nodes() if n.get("Alive")), default=plan.total_cpus)
     task = ray.remote(prepare_training_data).options(
-        num_cpus=1 if on_gpu else max(1, min(int(node_cpus), 16)), num_gpus=1 if on_gpu else 0, max_retries=2
+        num_cpus=1 if on_gpu else max(1, min(int(node_cpus(plan)), 16)), num_gpus=1 if on_gpu else 0, max_retries=2
     )
     refs: dict[str, Any] = {}
     for variant in space.data_variants():
@@ -81,6 +80,61 @@ def prepare_data(space: SearchSpace, data_dir: str | None, plan: ResourcePlan) -
             refs[key] = task.remote(cfg, texts)
     ray.wait(list(refs.values()), num_returns=len(refs))
     return refs
+
+
+def node_cpus(plan: ResourcePlan) -> float:
+    """CPU cores of the largest live node (a task asking for more would never be scheduled)."""
+    import ray
+
+    return max((n["Resources"].get("CPU", 0.0) for n in ray.nodes() if n.get("Alive")), default=plan.total_cpus)
+
+
+def measure_plain_rate(space: SearchSpace, data: dict[str, Any], plan: ResourcePlan) -> dict[str, Any]:
+    """The plain loop's samples/s (``train.plain_loop``) for the base configuration on its prepared data,
+    with one node's cores (a GPU where the cluster has one): what the study's goodput is measured
+    against, on this hardware, in this study."""
+    import ray
+
+    from raysweep.train.plain_loop import plain_loop_rate
+
+    cfg = space.config_for(space.data_variants()[0])
+    on_gpu = plan.total_gpus >= 1
+    cores = 1 if on_gpu else max(1, min(int(node_cpus(plan)), 16))
+    task = ray.remote(plain_loop_rate).options(num_cpus=cores, num_gpus=1 if on_gpu else 0)
+    return ray.get(task.remote(cfg, data[data_key(cfg)], threads=cores))
+
+
+def precompute_study_reference(
+    space: SearchSpace, data_dir: str | None, plan: ResourcePlan, models: list[str]
+) -> dict[str, str | None]:
+    """Each reference model's embeddings of the study's Δemb texts (``models``: the picks' model names),
+    computed once into the cache of the head, where every final run is scored, before any final run
+    starts: concurrent evaluations then all read them instead of each computing them."""
+    import ray
+
+    cores = max(1, min(int(node_cpus(plan)), 16))
+    task = ray.remote(_precompute).options(num_cpus=cores, resources={HEAD_RESOURCE: 0.001})
+    refs = {
+        model: task.remote(
+            cores,
+            model,
+            space.evaluation,
+            data_dir=data_dir,
+            draw_seed=space.study.seed,
+            pooling=space.base.model.pooling,
+        )
+        for model in models
+    }
+    return {model: ray.get(ref) for model, ref in refs.items()}
+
+
+def _precompute(threads: int, *args: Any, **kwargs: Any) -> str | None:
+    import torch
+
+    from raysweep.evaluation.suite import precompute_reference
+
+    torch.set_num_threads(threads)
+    return precompute_reference(*args, **kwargs)
 
 
 def _tuner_or_restore(path: str, trainable, resume: bool, make):

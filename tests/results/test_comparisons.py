@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from sklearn.metrics import f1_score
 
 from raysweep.methods.run_spec import RunSpec
+from raysweep.metrics.paired import holm
 from raysweep.results.comparisons import compare, macro_f1, p_vs_reference
 
 
@@ -66,6 +68,8 @@ def test_every_method_against_plm_and_emo_against_the_trained_ones(tmp_path: Pat
     emo_scl = table[(table["method"] == "emo") & (table["versus"] == "scl") & (table["metric"] == "p_at_1")]
     assert emo_scl["p_holm"].iloc[0] > 0.05
     assert (table["p_holm"] >= table["p"] - 1e-12).all()
+    for metric, column in table.groupby("metric"):  # each figure is its own family of 5 comparisons
+        assert len(column) == 5 and column["p_holm"].tolist() == pytest.approx(holm(column["p"].tolist())), metric
 
 
 def test_mtl_is_shown_and_compared_on_its_own_task_only() -> None:

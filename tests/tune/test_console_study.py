@@ -25,8 +25,9 @@ NAME = "tiny-console"
 SEARCH_TRIALS = 3
 PER_TRIAL = 6
 """Console lines a trial may take: started, a line per report (2 here), its end, the study line."""
-FIXED = 40
-"""Lines of the study itself: the space and resource plan, data preparation, picks, summary, paths."""
+FIXED = 50
+"""Lines of the study itself: the space and resource plan, data preparation, the plain loop's rate,
+picks, summary, goodput, paths."""
 FIGURE = re.compile(r"(\w+) (-?[\d.]+(?:e[-+]?\d+)?)")
 
 
@@ -114,6 +115,33 @@ def test_every_summary_figure_is_the_leaderboards(study: Study) -> None:
     assert {"ami", "p_at_1", "delta_emb"} <= set(figures)
     for key, value in figures.items():
         assert float(value) == float(f"{plm[f'{key}_mean']:.3g}"), (line, key)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_the_study_records_and_prints_its_goodput(study: Study) -> None:
+    record = json.loads((study.results / NAME / "study.json").read_text())
+    goodput, timings = record["goodput"], record["timings"]
+    assert goodput["plain_loop"]["samples_per_s"] == goodput["plain_samples_per_s"] > 0
+    for phase, wall in (("prepare", "prepare_s"), ("search", "search_s"), ("finals", "finals_s")):
+        entry = goodput[phase]
+        assert entry["wall_s"] == pytest.approx(timings[wall], abs=1e-3)
+        parts = entry["core_seconds"]  # parts that add up to the cluster's core-seconds of the phase
+        assert sum(parts.values()) == pytest.approx(entry["wall_s"] * goodput["cores"], rel=1e-3)
+        expected = entry["samples"] / (goodput["plain_samples_per_s"] * entry["wall_s"])
+        assert entry["goodput"] == pytest.approx(expected, rel=1e-3)
+    trials = pd.read_csv(study.results / "trials.csv")
+    assert goodput["search"]["samples"] == (trials["step"] * 24).sum()  # every search step's global batch
+    board = pd.read_csv(study.results / "leaderboard.csv")
+    trained = board[board["method"] != "plm"]
+    assert goodput["finals"]["samples"] == pytest.approx((trained["train_samples_mean"] * trained["n_seeds"]).sum())
+    assert goodput["prepare"]["samples"] == 0 and goodput["search"]["core_seconds"]["steps"] > 0
+    assert goodput["finals"]["core_seconds"]["embedding"] > 0 and goodput["finals"]["core_seconds"]["metrics"] > 0
+    assert goodput["search"]["core_seconds"]["startup"] > 0
+    speed = goodput["run_vs_plain"]["search"]
+    assert speed["runs"] == SEARCH_TRIALS and 0 < speed["min"] <= speed["median"] <= speed["max"]
+    (line,) = [x for x in study.lines if x.startswith("[raysweep]   search: ")]
+    assert line.startswith(f"[raysweep]   search: {goodput['search']['goodput']:.1%} ")
 
 
 @pytest.mark.slow

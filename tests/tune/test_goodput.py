@@ -34,22 +34,27 @@ def test_a_plain_loop_study_on_two_nodes_scores_one() -> None:
     assert phase_goodput(runs, wall_s=50.0, plain_rate=100.0, cores=8, nodes=2).goodput == pytest.approx(1.0)
 
 
-def test_from_result_reads_the_workers_counters() -> None:
+def test_from_result_reads_the_workers_counters_and_the_evaluations_timing() -> None:
     result = {
-        "samples_trained": 480,
+        "train_samples": 480,
         "time_steps_s": 5.0,
         "time_dev_eval_s": 1.5,
         "time_startup_s": 7.0,
         "time_teardown_s": 0.3,
         "eval_embedding_s": 4.0,
         "eval_metrics_s": 2.0,
-        "eval_finetune_samples": 320,
-        "eval_finetune_steps_s": 3.0,
+        "eval_finetune_train_samples": 320,
+        "eval_finetune_time_steps_s": 3.0,
+        "eval_finetune_time_dev_eval_s": 0.5,
+        "eval_finetune_time_startup_s": 6.0,
+        "eval_finetune_wall_s": 10.0,  # 0.5 s after its last step: its test predictions
         "dev_ami": 0.2,
     }
     t = TrainTiming.from_result(result, cores=2)
-    assert (t.samples, t.steps, t.dev_eval, t.startup, t.embedding) == (800.0, 8.0, 1.5, 7.0, 4.0)
+    assert (t.samples, t.steps, t.dev_eval, t.startup, t.embedding) == (800.0, 8.0, 2.0, 13.0, 4.0)
+    assert t.teardown == pytest.approx(0.8)
     assert TrainTiming.from_result({}, cores=1).samples == 0.0
+    assert TrainTiming.from_result({"time_steps_s": float("nan")}, cores=1).steps == 0.0
 
 
 def test_study_goodput_gives_every_phase_and_the_whole() -> None:
@@ -58,6 +63,21 @@ def test_study_goodput_gives_every_phase_and_the_whole() -> None:
     out = study_goodput({"search": (search, 30.0), "finals": (finals, 70.0)}, plain_rate=50.0, cores=2)
     assert out["all"]["samples"] == 1500 and out["all"]["wall_s"] == 100.0
     assert out["all"]["goodput"] == pytest.approx(1500 / (50 * 100))
-    assert out["search"]["goodput"] == pytest.approx(1000 / (50 * 30), abs=1e-4)  # rounded to 4 places
+    assert out["search"]["goodput"] == pytest.approx(1000 / (50 * 30), rel=1e-5)  # 6 significant digits
     text = describe(out)
     assert "search: 66.7%" in text and "all: 30.0%" in text
+
+
+def test_goodput_of_trials_reads_the_records_and_splits_the_start_up() -> None:
+    from raysweep.tune.goodput import goodput_of_trials
+
+    def trial(samples: float, steps: float, startup: float, loop: float) -> dict:
+        result = {"train_samples": samples, "time_steps_s": steps, "time_startup_s": startup}
+        return {"result": {**result, "time_startup_loop_s": loop}}
+
+    search = [trial(1000, 10.0, 8.0, 2.0), trial(500, 10.0, 6.0, 1.0), trial(900, 10.0, 7.0, 1.5)]
+    out = goodput_of_trials({"prepare": ([], 5.0), "search": (search, 60.0)}, {"samples_per_s": 100.0}, 2, 2)
+    assert out["search"]["samples"] == 2400 and out["prepare"]["goodput"] == 0.0
+    assert out["run_vs_plain"]["search"] == {"runs": 3, "median": 0.9, "min": 0.5, "max": 1.0}
+    assert out["startup"]["search"] == {"runs": 3, "total": 7.0, "raysweep": 1.5, "ray": 5.5}
+    assert "median 0.90x (0.50-1.00, 3 runs)" in describe(out) and "Ray Train 5.5 s" in describe(out)

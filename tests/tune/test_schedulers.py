@@ -462,14 +462,14 @@ def test_run_search_picks_the_scheduler_by_objectives(
     (callback,) = [c for c in made.kw["run_config"].callbacks if isinstance(c, SchedulerStateCallback)]
     assert callback.scheduler is scheduler
     # cpu: 120 steps (8000 rows / 64 = 125 a epoch, capped at 120), every 40, grace 2 evaluations: one rung
-    # at step 80, max_t 121; smoke: 60 steps, every 20: ASHA's rungs at 40 (and 80, never reached)
+    # at step 80, max_t 121; smoke: 40 steps, every 20, grace 1 evaluation: ASHA's rungs at 20 and 40 (the end)
     assert scheduler._time_attr == "step" and made.kw["param_space"]["train.max_steps"] == (
-        120 if kind is ParetoASHA else 60
+        120 if kind is ParetoASHA else 40
     )
     if kind is ParetoASHA:
         assert scheduler._milestones == [80] and scheduler._full_fidelity == 120 and scheduler._max_t == 121
         assert scheduler._floor is None
         assert search._anchor == space.lambda_zero_point() and search._anchor["loss.lam"] == 0.0
     else:
-        assert [m for m, _ in scheduler._brackets[0]._rungs] == [40] and scheduler._full_fidelity == 60
+        assert [m for m, _ in scheduler._brackets[0]._rungs] == [40, 20] and scheduler._full_fidelity == 40
         assert search._anchor is None  # single-objective: no λ = 0 point

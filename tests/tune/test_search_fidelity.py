@@ -23,7 +23,7 @@ def test_training_length_counts_as_the_worker_does() -> None:
 
 def test_the_shipped_spaces_have_one_length() -> None:
     assert search_length(load_space("cpu"), lambda cfg: 8000) == SearchFidelity(120, 40)
-    assert search_length(load_space("smoke"), lambda cfg: 3000) == SearchFidelity(60, 20)
+    assert search_length(load_space("smoke"), lambda cfg: 3000) == SearchFidelity(40, 20)
     # batch 64 or 96 for 4 epochs would be 2268 or 1512 steps: the cap of 1500 gives both one length
     assert search_length(load_space("full"), lambda cfg: FULL_ROWS) == SearchFidelity(1500, 375)
 

@@ -1,0 +1,78 @@
+"""What a training run spent its time on, reported with every evaluation: the inputs of a study's
+goodput (``raysweep.tune.goodput``).
+
+Every report of ``train.worker`` carries the run's cumulative counters:
+
+* ``train_samples``: samples of its optimizer steps so far (step x global batch);
+* ``time_steps_s``: seconds inside the training steps (forward, backward, optimizer, batch slicing,
+  the step log lines), from the first step on;
+* ``time_dev_eval_s``: seconds in dev evaluations and in the reports and checkpoints written with
+  them (a report's own checkpoint is counted in the next report);
+* ``time_startup_s``: from the moment the trainer was built (``launched_at``, wall clock, set by
+  ``train.launch``) to the first step: Ray Train's controller and worker group, the workers' imports,
+  the model load and the data fetch; of which ``time_startup_loop_s`` is raysweep's part, from the
+  worker entering the training loop to its first step (the data fetch from the object store, the model
+  load, the DDP wrapper), the rest being Ray Train's (controller, worker group, process group, and the
+  workers' imports of torch and raysweep when the loop function is unpickled).
+
+A run resumed from a checkpoint continues the counters that checkpoint recorded, and adds its own
+start-up; the work lost after that checkpoint is not counted anywhere (a study's goodput shows it as
+idle). Written by hand: Ray Train reports no breakdown of a run's time.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+COUNTERS = ("time_steps_s", "time_dev_eval_s", "time_startup_s")
+"""The counters that add up to a run's time (with its teardown)."""
+LOOP_STARTUP = "time_startup_loop_s"
+"""The part of ``time_startup_s`` inside the worker's training loop (raysweep's own)."""
+
+
+class RunClock:
+    """Cumulative time counters of one run, on one rank (rank 0's are the ones Tune sees).
+
+    Args:
+        launched_at: ``time.time()`` when the trainer was built; None: no start-up is measured.
+        restored: the metrics of the checkpoint the run resumes from (its counters go on from there).
+        entered_at: ``time.time()`` when the worker entered the training loop (default: now).
+    """
+
+    def __init__(
+        self, launched_at: float | None, restored: dict[str, Any] | None = None, entered_at: float | None = None
+    ) -> None:
+        restored = restored or {}
+        self.launched_at = launched_at
+        self.entered_at = time.time() if entered_at is None else entered_at
+        self.totals = {k: float(restored.get(k, 0.0) or 0.0) for k in (*COUNTERS, LOOP_STARTUP)}
+        self._mark = time.perf_counter()
+        self._started = False
+
+    def start_steps(self) -> None:
+        """The first step is about to run: the start-up ends here (once per run)."""
+        if not self._started:
+            now = time.time()
+            self.totals[LOOP_STARTUP] += max(now - self.entered_at, 0.0)
+            if self.launched_at is not None:
+                self.totals["time_startup_s"] += max(now - self.launched_at, 0.0)
+        self._started = True
+        self._mark = time.perf_counter()
+
+    def _lap(self, counter: str) -> None:
+        now = time.perf_counter()
+        self.totals[counter] += now - self._mark
+        self._mark = now
+
+    def steps_done(self) -> None:
+        """An evaluation begins: the time since the last mark was spent in steps."""
+        self._lap("time_steps_s")
+
+    def eval_done(self) -> None:
+        """An evaluation (or the report after it) ended: the time since the last mark was spent there."""
+        self._lap("time_dev_eval_s")
+
+    def figures(self, step: int, batch_size: int) -> dict[str, float]:
+        """The counters to report at ``step`` of a run whose global batch is ``batch_size``."""
+        return {"train_samples": float(step * batch_size), **{k: round(v, 4) for k, v in self.totals.items()}}

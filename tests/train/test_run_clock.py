@@ -1,0 +1,33 @@
+"""``RunClock``: a run's cumulative time counters (steps, dev evaluations, start-up) and samples."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from raysweep.train.run_clock import RunClock
+
+
+def test_each_lap_goes_to_its_counter_and_start_up_is_counted_once() -> None:
+    clock = RunClock(launched_at=time.time() - 2.0)
+    clock.start_steps()
+    time.sleep(0.05)
+    clock.steps_done()
+    time.sleep(0.02)
+    clock.eval_done()
+    clock.start_steps()  # a second call (a later epoch) adds no start-up
+    figures = clock.figures(step=10, batch_size=64)
+    assert figures["train_samples"] == 640.0
+    assert figures["time_startup_s"] == pytest.approx(2.0, abs=0.5)
+    assert 0.05 <= figures["time_steps_s"] < 0.5 and 0.02 <= figures["time_dev_eval_s"] < 0.5
+
+
+def test_a_resumed_run_continues_its_checkpoints_counters() -> None:
+    restored = {"time_steps_s": 30.0, "time_dev_eval_s": 4.0, "time_startup_s": 8.0, "dev_ami": 0.3}
+    clock = RunClock(launched_at=None, restored=restored)
+    clock.start_steps()
+    clock.steps_done()
+    figures = clock.figures(step=5, batch_size=8)
+    assert figures["time_startup_s"] == 8.0 and figures["time_dev_eval_s"] == 4.0
+    assert 30.0 <= figures["time_steps_s"] < 30.5
