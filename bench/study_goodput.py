@@ -46,6 +46,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--data-dir", default=None, help="local data folder (default $RAYSWEEP_DATA_DIR or ../shared/data)")
     p.add_argument("--out", default=str(RESULTS), help=f"where the table goes (default {RESULTS.relative_to(ROOT)})")
     p.add_argument("--timeout", type=float, default=3 * 3600, help="seconds the study may take")
+    p.add_argument("--console", default=None, help="also save the study's whole console output to this file")
     return p.parse_args(argv)
 
 
@@ -101,6 +102,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory(prefix="raysweep-goodput-") as tmp:
         study, wall, console = run_study(args.space, data_dir(args.data_dir), Path(tmp), args.timeout)
+    if args.console:
+        atomic.write_text(args.console, console)
     print(table(study))
     out = {
         "space": args.space,
