@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,6 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", default=str(RESULTS), help=f"where the table goes (default {RESULTS.relative_to(ROOT)})")
     p.add_argument("--timeout", type=float, default=3 * 3600, help="seconds the study may take")
     p.add_argument("--console", default=None, help="also save the study's whole console output to this file")
+    p.add_argument("--keep", default=None, help="keep the study's results folder (tables, study.json) here")
     return p.parse_args(argv)
 
 
@@ -102,6 +104,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory(prefix="raysweep-goodput-") as tmp:
         study, wall, console = run_study(args.space, data_dir(args.data_dir), Path(tmp), args.timeout)
+        if args.keep:
+            shutil.copytree(Path(tmp) / "results", args.keep, dirs_exist_ok=True)
     if args.console:
         atomic.write_text(args.console, console)
     print(table(study))
