@@ -21,6 +21,7 @@ OBJECTIVES = ("supcon", "ce", "mtl")
 VSP_TARGETS = ("precomputed", "recompute")
 VSP_DROPOUT = ("off", "pass", "train")
 PRECISIONS = ("auto", "fp32", "bf16")
+CPU_WORKERS = ("merge", "as_written")
 ATTENTIONS = ("auto", "eager", "sdpa")
 MAX_NODE_CPUS = 1024
 """``train.cpus_per_worker`` and ``train.torch_threads`` at most: no node has more cores, more threads only
@@ -144,6 +145,10 @@ class TrainConfig:
     precision: str = one_of("auto", PRECISIONS, "precision")
     """``auto``: bf16 autocast on GPUs and on CPUs with AMX; fp32 elsewhere."""
     num_workers: int = ranged(1, ge=1, fix="use >= 1")
+    cpu_workers: str = one_of("merge", CPU_WORKERS, "cpu_workers")
+    """CPU-only runs whose workers would all sit on one node: ``merge`` (the study's resource plan runs
+    them as one worker with their CPUs together: DDP inside one CPU node only adds the gradient
+    all-reduce) or ``as_written`` (keep ``num_workers`` DDP processes, e.g. to exercise DDP)."""
     cpus_per_worker: float = ranged(
         1.0,
         gt=0,

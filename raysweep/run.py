@@ -164,13 +164,17 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         cluster = {"CPU": float(os.cpu_count() or 1), "GPU": float(torch.cuda.device_count())}
+        node_cpus = cluster["CPU"]
     else:
+        import ray
+
         from raysweep.train.cluster import connect
 
         # the workers' output (transformers, Ray Train, each trial's step lines) stays in Ray's session
         # logs unless --verbose; a trial that fails still says why on the console (ConsoleReporter)
         cluster = connect(args.address, log_to_driver=args.verbose > 0)
-    plan = plan_resources(space.base, cluster, space.study.max_concurrent_trials)
+        node_cpus = max((n["Resources"].get("CPU", 0.0) for n in ray.nodes() if n.get("Alive")), default=0.0)
+    plan = plan_resources(space.base, cluster, space.study.max_concurrent_trials, node_cpus=node_cpus or None)
     paths = StudyPaths(name=name, storage=storage, results=results_dir)
     print(space.describe())
     print(plan.describe())
@@ -277,7 +281,7 @@ def study_goodput_record(space, plan, paths, timings: dict[str, float], plain: d
         "finals": (load_trials(f"{paths.root}/final"), timings["finals_s"]),
     }
     nodes = max(len([n for n in ray.nodes() if n.get("Alive") and n["Resources"].get("CPU")]), 1)
-    run_cores = space.base.train.num_workers * plan.cpus_per_worker
+    run_cores = plan.num_workers * plan.cpus_per_worker
     return {**goodput_of_trials(phases, plain, run_cores, plan.total_cpus, nodes), "resumed": resumed}
 
 

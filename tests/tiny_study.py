@@ -16,8 +16,11 @@ def tiny_space(
     baselines: tuple[str, ...] = ("plm", "scl", "tlearn", "mtl"),
     tasks: tuple[str, ...] = ("emotion", "drift", "sst2", "isarcasm", "irony"),
     cpus_per_worker: float = 1.0,
+    cpu_workers: str = "as_written",
     **study: Any,
 ) -> Path:
+    """The tiny space's YAML in ``folder``; ``cpu_workers`` ``as_written`` (the default) keeps its 2 DDP
+    workers per run (what the fault tests kill one of), ``merge`` lets the resource plan merge them."""
     space = {
         "name": "tiny",
         "base": {
@@ -30,6 +33,7 @@ def tiny_space(
                 "lr": 5.0e-3,
                 "num_workers": 2,
                 "cpus_per_worker": cpus_per_worker,
+                "cpu_workers": cpu_workers,
                 "precision": "fp32",
                 "max_failures": 1,
             },

@@ -108,4 +108,6 @@ def share(data: TrainingData):
 
 
 def threads_for(cpus: float) -> int:
-    return max(1, int(cpus)) if cpus else max(1, (os.cpu_count() or 1))
+    """Intra-op threads for a CPU share: its whole cores, where a share a trial's 0.01-CPU sliver made
+    slightly smaller than a whole number (1.99 of a 2-core node) still counts as that number."""
+    return max(1, int(cpus + 0.05)) if cpus else max(1, (os.cpu_count() or 1))

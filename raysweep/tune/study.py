@@ -194,7 +194,7 @@ def run_search(
 
     s = space.study
     base = space.base.to_dict()
-    base["train"].update(cpus_per_worker=plan.cpus_per_worker)
+    base["train"].update(cpus_per_worker=plan.cpus_per_worker, num_workers=plan.num_workers)
     # the trial (and so its Train controller) on the head, which is never a spot node: a lost worker node
     # then costs the run a restart of its workers from their checkpoint, not the trial
     trainable = tune.with_resources(
@@ -338,7 +338,7 @@ def run_finals(
     from raysweep.tune.console import ConsoleReporter
 
     base = space.base.to_dict()
-    base["train"].update(cpus_per_worker=plan.cpus_per_worker)
+    base["train"].update(cpus_per_worker=plan.cpus_per_worker, num_workers=plan.num_workers)
     trainable = tune.with_resources(
         tune.with_parameters(
             final_trial,

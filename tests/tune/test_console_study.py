@@ -47,7 +47,13 @@ class Study:
 def study(tiny_bert: str, tiny_tasks_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Study:
     tmp = tmp_path_factory.mktemp("console")
     space = tiny_space(
-        tmp, tiny_bert, num_samples=SEARCH_TRIALS, seeds=1, baselines=("plm",), tasks=("emotion", "drift", "sst2")
+        tmp,
+        tiny_bert,
+        num_samples=SEARCH_TRIALS,
+        seeds=1,
+        baselines=("plm",),
+        tasks=("emotion", "drift", "sst2"),
+        cpu_workers="merge",  # as a user's study on one CPU machine: one worker of 2 CPUs per run
     )
     storage, results = tmp / "st", tmp / "res"
     argv = ["--space", str(space), "--name", NAME, "--storage", str(storage), "--results-dir", str(results)]
@@ -138,6 +144,9 @@ def test_the_study_records_and_prints_its_goodput(study: Study) -> None:
     assert goodput["prepare"]["samples"] == 0 and goodput["search"]["core_seconds"]["steps"] > 0
     assert goodput["finals"]["core_seconds"]["embedding"] > 0 and goodput["finals"]["core_seconds"]["metrics"] > 0
     assert goodput["search"]["core_seconds"]["startup"] > 0
+    (plan,) = [x for x in study.lines if x.startswith("cluster: ")]
+    assert "x 1 worker(s) x (1.99 CPU) (2 CPU workers merged into one" in plan, plan
+    assert goodput["cores"] == 2 and sum(goodput["search"]["core_seconds"].values()) > 0
     speed = goodput["run_vs_plain"]["search"]
     assert speed["runs"] == SEARCH_TRIALS and 0 < speed["min"] <= speed["median"] <= speed["max"]
     (line,) = [x for x in study.lines if x.startswith("[raysweep]   search: ")]
