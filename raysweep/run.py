@@ -166,14 +166,12 @@ def main(argv: list[str] | None = None) -> int:
         cluster = {"CPU": float(os.cpu_count() or 1), "GPU": float(torch.cuda.device_count())}
         node_cpus = cluster["CPU"]
     else:
-        import ray
-
-        from raysweep.train.cluster import connect
+        from raysweep.train.cluster import connect, largest_node_cpus
 
         # the workers' output (transformers, Ray Train, each trial's step lines) stays in Ray's session
         # logs unless --verbose; a trial that fails still says why on the console (ConsoleReporter)
         cluster = connect(args.address, log_to_driver=args.verbose > 0)
-        node_cpus = max((n["Resources"].get("CPU", 0.0) for n in ray.nodes() if n.get("Alive")), default=0.0)
+        node_cpus = largest_node_cpus()
     plan = plan_resources(space.base, cluster, space.study.max_concurrent_trials, node_cpus=node_cpus or None)
     paths = StudyPaths(name=name, storage=storage, results=results_dir)
     print(space.describe())

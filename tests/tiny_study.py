@@ -17,10 +17,12 @@ def tiny_space(
     tasks: tuple[str, ...] = ("emotion", "drift", "sst2", "isarcasm", "irony"),
     cpus_per_worker: float = 1.0,
     cpu_workers: str = "as_written",
+    search: dict[str, Any] | None = None,
     **study: Any,
 ) -> Path:
     """The tiny space's YAML in ``folder``; ``cpu_workers`` ``as_written`` (the default) keeps its 2 DDP
-    workers per run (what the fault tests kill one of), ``merge`` lets the resource plan merge them."""
+    workers per run (what the fault tests kill one of), ``merge`` lets the resource plan merge them;
+    ``search`` adds searched keys (e.g. ``model.name``) to λ, τ and the head."""
     space = {
         "name": "tiny",
         "base": {
@@ -42,6 +44,7 @@ def tiny_space(
             "loss.lam": {"type": "loguniform", "low": 0.1, "high": 10.0},
             "loss.tau": {"type": "uniform", "low": 0.05, "high": 0.3},
             "model.head": {"type": "choice", "values": ["linear", "mlp"]},
+            **(search or {}),
         },
         "study": {
             "num_samples": num_samples,

@@ -59,6 +59,7 @@ from raysweep.evaluation import reference_cache
 from raysweep.evaluation.settings import EvaluationSettings
 from raysweep.models.embed import embed_texts, embedding_precision
 from raysweep.models.encoder import check_model_exists
+from raysweep.train.run_clock import COUNTERS
 
 EMOTION = "emotion"
 DRIFT = "drift"
@@ -141,7 +142,7 @@ def timing_of(
     """What an evaluation spent its time on: its embedding tasks, its metric jobs (each on one core), and
     its fine-tuning runs' samples and time counters (``train.run_clock``), summed over tasks."""
     out = {"embedding_s": float(sum(embed_seconds)), "metrics_s": float(sum(r["wall_s"] for r in results.values()))}
-    for key in ("train_samples", "time_steps_s", "time_dev_eval_s", "time_startup_s"):
+    for key in ("train_samples", *COUNTERS):
         out[f"finetune_{key}"] = float(sum(t.get("timing", {}).get(key, 0.0) for t in tuned.values()))
     out["finetune_wall_s"] = float(sum(t.get("wall_s", 0.0) for t in tuned.values()))
     return out

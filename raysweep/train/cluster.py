@@ -114,3 +114,11 @@ def connect(address: str | None = None, num_cpus: int | None = None, **kwargs) -
             "`ray up cluster.yaml`, or leave --address out to run locally"
         ) from None
     return dict(ray.cluster_resources())
+
+
+def largest_node_cpus(default: float = 0.0) -> float:
+    """CPU cores of the largest live node of the connected cluster (``default`` when none reports any):
+    a task or a Train run asking for more would never be scheduled."""
+    import ray
+
+    return max((n["Resources"].get("CPU", 0.0) for n in ray.nodes() if n.get("Alive")), default=default)

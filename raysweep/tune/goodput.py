@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from statistics import median
 from typing import Any
 
 PARTS = ("steps", "dev_eval", "startup", "teardown", "embedding", "metrics")
@@ -170,20 +171,18 @@ def run_rates(trials: Iterable[dict[str, Any]], plain_rate: float) -> dict[str, 
     )
     if not ratios or plain_rate <= 0:
         return {}
-    median = _median(ratios)
-    return {"runs": len(ratios), "median": round(median, 4), "min": round(ratios[0], 4), "max": round(ratios[-1], 4)}
-
-
-def _median(values: list[float]) -> float:
-    values = sorted(values)
-    mid = len(values) // 2
-    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+    return {
+        "runs": len(ratios),
+        "median": round(median(ratios), 4),
+        "min": round(ratios[0], 4),
+        "max": round(ratios[-1], 4),
+    }
 
 
 def startup_split(trials: Iterable[dict[str, Any]]) -> dict[str, float]:
     """Where a phase's Train runs' start to first step went (their medians, seconds): ``total``, of
-    which ``raysweep`` (inside the training loop: imports, data fetch, model load) and ``ray`` (Ray
-    Train's controller, worker group and process group); {} where no run reported it."""
+    which ``raysweep`` (inside the training loop: data fetch, model load, DDP wrapper) and ``ray`` (Ray
+    Train's controller, worker group, process group and the workers' imports); {} where no run reported it."""
     pairs = [
         (float(r["time_startup_s"]), float(r.get("time_startup_loop_s") or 0.0))
         for r in (t.get("result") or {} for t in trials)
@@ -193,9 +192,9 @@ def startup_split(trials: Iterable[dict[str, Any]]) -> dict[str, float]:
         return {}
     return {
         "runs": len(pairs),
-        "total": round(_median([a for a, _ in pairs]), 3),
-        "raysweep": round(_median([b for _, b in pairs]), 3),
-        "ray": round(_median([a - b for a, b in pairs]), 3),
+        "total": round(median([a for a, _ in pairs]), 3),
+        "raysweep": round(median([b for _, b in pairs]), 3),
+        "ray": round(median([a - b for a, b in pairs]), 3),
     }
 
 

@@ -68,9 +68,8 @@ def prepare_data(space: SearchSpace, data_dir: str | None, plan: ResourcePlan) -
     # nothing else runs yet: on a CPU cluster give the frozen encoder the threads (Ray sets the task's
     # OMP_NUM_THREADS from num_cpus), those of one node: a task asking for the cluster's total would
     # never be scheduled on a cluster of several nodes
-    on_gpu = plan.total_gpus >= 1
     task = ray.remote(prepare_training_data).options(
-        num_cpus=1 if on_gpu else max(1, min(int(node_cpus(plan)), 16)), num_gpus=1 if on_gpu else 0, max_retries=2
+        num_cpus=task_cpus(plan), num_gpus=1 if plan.total_gpus >= 1 else 0, max_retries=2
     )
     refs: dict[str, Any] = {}
     for variant in space.data_variants():
@@ -82,11 +81,12 @@ def prepare_data(space: SearchSpace, data_dir: str | None, plan: ResourcePlan) -
     return refs
 
 
-def node_cpus(plan: ResourcePlan) -> float:
-    """CPU cores of the largest live node (a task asking for more would never be scheduled)."""
-    import ray
+def task_cpus(plan: ResourcePlan) -> int:
+    """CPUs for a study-wide task that runs while no trial does (data, the plain loop, reference
+    embeddings): 1 beside a GPU, else one node's cores (at most 16; Ray sets the task's threads from it)."""
+    from raysweep.train.cluster import largest_node_cpus
 
-    return max((n["Resources"].get("CPU", 0.0) for n in ray.nodes() if n.get("Alive")), default=plan.total_cpus)
+    return 1 if plan.total_gpus >= 1 else max(1, min(int(largest_node_cpus(plan.total_cpus)), 16))
 
 
 def measure_plain_rate(space: SearchSpace, data: dict[str, Any], plan: ResourcePlan) -> dict[str, Any]:
@@ -98,9 +98,8 @@ def measure_plain_rate(space: SearchSpace, data: dict[str, Any], plan: ResourceP
     from raysweep.train.plain_loop import plain_loop_rate
 
     cfg = space.config_for(space.data_variants()[0])
-    on_gpu = plan.total_gpus >= 1
-    cores = 1 if on_gpu else max(1, min(int(node_cpus(plan)), 16))
-    task = ray.remote(plain_loop_rate).options(num_cpus=cores, num_gpus=1 if on_gpu else 0)
+    cores = task_cpus(plan)
+    task = ray.remote(plain_loop_rate).options(num_cpus=cores, num_gpus=1 if plan.total_gpus >= 1 else 0)
     return ray.get(task.remote(cfg, data[data_key(cfg)], threads=cores))
 
 
@@ -112,7 +111,9 @@ def precompute_study_reference(
     starts: concurrent evaluations then all read them instead of each computing them."""
     import ray
 
-    cores = max(1, min(int(node_cpus(plan)), 16))
+    from raysweep.train.cluster import largest_node_cpus
+
+    cores = max(1, min(int(largest_node_cpus(plan.total_cpus)), 16))  # the head's CPUs, GPU or not
     task = ray.remote(_precompute).options(num_cpus=cores, resources={HEAD_RESOURCE: 0.001})
     refs = {
         model: task.remote(

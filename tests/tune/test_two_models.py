@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import task_fixtures
-import yaml
 from tiny_study import tiny_space
 
 from raysweep.run import main as run_main
@@ -30,10 +29,8 @@ def test_a_roberta_shaped_second_model_gets_its_own_baselines(
         tasks=("emotion", "drift"),
         multi_objective=False,
         metric="dev_ami",
+        search={"model.name": {"type": "choice", "values": [tiny_bert, tiny_roberta]}},
     )
-    raw = yaml.safe_load(space.read_text())
-    raw["search"]["model.name"] = {"type": "choice", "values": [tiny_bert, tiny_roberta]}
-    space.write_text(yaml.safe_dump(raw))
     results = tmp_path / "results"
     argv = ["--space", str(space), "--name", "two-models", "--storage", str(tmp_path / "st")]
     assert run_main([*argv, "--results-dir", str(results), "--data-dir", str(tiny_tasks_dir)]) == 0
