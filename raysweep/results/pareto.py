@@ -97,15 +97,32 @@ def hypervolume(trials: list[TrialRecord], metric: str, reference: tuple[float, 
     return float(area)
 
 
-def matched_pick(trials: list[TrialRecord], metric: str, rule: dict[str, float]) -> TrialRecord | None:
+MATCH_SCL = "scl"
+"""A matching rule's value that stands for the λ = 0 point's own dev figure (SCL on the same front):
+``{metric_at_least: scl}`` compares Emo and SCL at equal emotion awareness, ``{drift_at_most: scl}`` at
+equal drift."""
+
+
+def matched_pick(trials: list[TrialRecord], metric: str, rule: dict[str, float | str]) -> TrialRecord | None:
     """A full-fidelity trial chosen by a matching rule: ``{"drift_at_most": X}`` the most emotion-aware
     trial whose dev Δemb is at most X; ``{"metric_at_least": Y}`` the least-drifting trial whose dev
-    ``metric`` is at least Y (so Emo and SCL can be compared at equal drift or equal awareness)."""
+    ``metric`` is at least Y (so Emo and SCL can be compared at equal drift or equal awareness). X or Y
+    :data:`MATCH_SCL` is the full-fidelity λ = 0 point's own figure (the best one where several ran),
+    and the λ = 0 points themselves are then not candidates; None when nothing matches (or, for
+    ``scl``, no λ = 0 point reached full fidelity)."""
     pool = [t for t in full_fidelity(trials, metric) if t["result"].get(DRIFT) is not None]
-    if "drift_at_most" in rule:
-        fits = [t for t in pool if t["result"][DRIFT] <= rule["drift_at_most"]]
+    ((kind, bound),) = rule.items()
+    if bound == MATCH_SCL:
+        zero = [t for t in pool if t["config"].get("loss.lam") == 0.0]
+        if not zero:
+            return None
+        pool = [t for t in pool if t["config"].get("loss.lam") != 0.0]
+        key = DRIFT if kind == "drift_at_most" else metric
+        bound = min(t["result"][DRIFT] for t in zero) if key == DRIFT else max(t["result"][metric] for t in zero)
+    if kind == "drift_at_most":
+        fits = [t for t in pool if t["result"][DRIFT] <= float(bound)]
         return max(fits, key=lambda t: t["result"][metric], default=None)
-    fits = [t for t in pool if t["result"][metric] >= rule["metric_at_least"]]
+    fits = [t for t in pool if t["result"][metric] >= float(bound)]
     return min(fits, key=lambda t: t["result"][DRIFT], default=None)
 
 
@@ -134,7 +151,7 @@ def pick_per_model(
     metric: str,
     n: int,
     multi_objective: bool,
-    matched: list[dict[str, float]] | None = None,
+    matched: list[dict[str, float | str]] | None = None,
     key: str = "model.name",
 ) -> list[TrialRecord]:
     """:func:`pick` (and each :func:`matched_pick` rule) within each searched model name, so each

@@ -90,10 +90,12 @@ class StudySettings:
     """Re-runs of each chosen configuration (and of each trained baseline) with seeds 0..K-1."""
     pareto_picks: int = ranged(1, ge=1, fix="use e.g. pareto_picks: 2")
     """How many configurations spread along the Pareto front (or the best, single-objective) to re-run."""
-    matched_picks: list[dict[str, float]] = field(default_factory=list)
+    matched_picks: list[dict[str, float | str]] = field(default_factory=list)
     """Picks by a matching rule, re-run beside the spread ones: ``{drift_at_most: X}`` (the most
     emotion-aware full-fidelity trial with dev Δemb <= X) or ``{metric_at_least: Y}`` (the least
-    drifting one with the dev metric >= Y), so Emo and SCL can be compared at equal drift or awareness."""
+    drifting one with the dev metric >= Y), so Emo and SCL can be compared at equal drift or awareness;
+    X or Y ``scl`` is the λ = 0 point's own dev figure (``{metric_at_least: scl}``: Emo as emotion-aware
+    as SCL with the least drift), which needs a multi-objective study (the λ = 0 point runs only there)."""
     baselines: list[str] = field(default_factory=lambda: list(BASELINES))
     mtl_task: str | None = None
     """The task a bare ``mtl`` in ``baselines`` trains with; None: one MTL per downstream task of the
@@ -119,16 +121,23 @@ class StudySettings:
             "set multi_objective: true or use auto, asha or fifo",
         )
         for rule in self.matched_picks:
+            value = next(iter(rule.values()), None) if isinstance(rule, dict) else None
             _require(
                 isinstance(rule, dict)
                 and len(rule) == 1
                 and next(iter(rule)) in ("drift_at_most", "metric_at_least")
-                and isinstance(next(iter(rule.values())), (int, float))
-                and not isinstance(next(iter(rule.values())), bool),
+                and (value == "scl" or (isinstance(value, (int, float)) and not isinstance(value, bool))),
                 where,
                 "study.matched_picks",
                 f"{rule!r} is not a matching rule",
-                "write e.g. [{drift_at_most: 0.05}, {metric_at_least: 0.2}]",
+                "write e.g. [{drift_at_most: 0.05}, {metric_at_least: 0.2}, {metric_at_least: scl}]",
+            )
+            _require(
+                value != "scl" or self.multi_objective,
+                where,
+                "study.matched_picks",
+                f"{rule!r} matches the λ = 0 point, which only a multi-objective search runs",
+                "set multi_objective: true or give a number",
             )
         mc = self.max_concurrent_trials
         _require(

@@ -30,6 +30,21 @@ def test_matched_picks_use_full_fidelity_trials_only() -> None:
     assert [t["trial_id"] for t in picked] == ["a", "b"] or [t["trial_id"] for t in picked] == ["b", "a"]
 
 
+def test_a_match_to_scl_reads_the_lambda_zero_points_own_figure() -> None:
+    def at(tid: str, lam: float, ami: float, drift: float, iters: int = 3) -> dict:
+        t = trial(tid, ami, drift, iters)
+        t["config"] = {"loss.lam": lam}
+        return t
+
+    # SCL (λ = 0) at AMI 0.25, drift 0.09; e is as aware with less drift, f less aware with the least
+    trials = [at("scl", 0.0, 0.25, 0.09), at("d", 0.5, 0.27, 0.08), at("e", 2.0, 0.25, 0.05), at("f", 9.0, 0.2, 0.01)]
+    assert matched_pick(trials, "dev_ami", {"metric_at_least": "scl"})["trial_id"] == "e"
+    assert matched_pick(trials, "dev_ami", {"drift_at_most": "scl"})["trial_id"] == "d"  # never SCL itself
+    stopped = [at("scl", 0.0, 0.25, 0.09, iters=1), *trials[1:]]
+    assert matched_pick(stopped, "dev_ami", {"metric_at_least": "scl"}) is None  # no full-fidelity λ = 0
+    assert matched_pick(trials[:1], "dev_ami", {"metric_at_least": "scl"}) is None
+
+
 def test_front_quality_in_study_json(tmp_path) -> None:
     import json
 

@@ -65,6 +65,8 @@ def with_(section: str, key: str, value) -> dict:
         (with_("study", "sampler", "cmaes"), "study.sampler: unknown sampler 'cmaes'"),
         (with_("evaluation", "finetune_tasks", ["emotion"]), "evaluation.finetune_tasks"),
         (with_("evaluation", "finetune_tasks", ["sst5"]), "evaluation.finetune_tasks"),
+        (with_("study", "matched_picks", [{"metric_at_least": "plm"}]), "is not a matching rule"),
+        (with_("study", "matched_picks", [{"metric_at_least": "scl"}]), "only a multi-objective search runs"),
     ],
 )
 def test_bad_spaces_are_one_clear_line(tmp_path: Path, content, expected: str) -> None:
@@ -73,6 +75,13 @@ def test_bad_spaces_are_one_clear_line(tmp_path: Path, content, expected: str) -
         load_space(str(path))
     message = str(err.value)
     assert str(path) in message and expected in message and "\n" not in message
+
+
+def test_a_match_to_scl_loads_in_a_multi_objective_space(tmp_path: Path) -> None:
+    rules = [{"metric_at_least": "scl"}, {"drift_at_most": 0.05}]
+    raw = with_("study", "matched_picks", rules)
+    raw["study"]["multi_objective"] = True
+    assert load_space(str(write(tmp_path, raw))).study.matched_picks == rules
 
 
 def test_unknown_space_name_lists_the_known_ones() -> None:
