@@ -8,8 +8,9 @@ the machine hits all variants alike; each ratio is the median over rounds of the
 
 * ``plain_*``: the hand-written loop of ``raysweep.train.plain_loop.PlainStep`` (transformers
   ``AutoModel`` + ``nn.Linear`` head, PML ``SupConLoss`` on normalised projections + λ·MSE to
-  precomputed targets, AdamW, grad clipping), timed per phase; every study's goodput is measured
-  against the same loop.
+  precomputed targets, AdamW, grad clipping), timed per phase; ``plain_bf16_sdpa_pass`` adds the
+  dropout-free second forward of raysweep's default VSP (``loss.vsp_dropout: pass``), the same work as
+  ``worker_auto``; every study's goodput is measured against the loop of its own configuration.
 * ``worker_*``: the objects and the loop body of ``raysweep.train.worker.train_loop_per_worker``
   (``RetrofitModel``, ``SupConObjective``, ``build_optimizer``, the sampler's batches, clipping, the
   finiteness check, scheduler step, running means).
@@ -118,6 +119,7 @@ def step_benchmark(cfg: Any, data: Any, rounds: int, steps: int, warmup: int = 2
         "plain_bf16_eager": PlainStep(path, data, precision="bf16", attn="eager", fused=True),
         "plain_bf16_sdpa": PlainStep(path, data, precision="bf16", attn="sdpa", fused=True),
         "plain_bf16_eager_foreach": PlainStep(path, data, precision="bf16", attn="eager", fused=False),
+        "plain_bf16_sdpa_pass": PlainStep(path, data, precision="bf16", attn="sdpa", fused=True, clean_pass=True),
     }
     worker = {
         "worker_auto": WorkerStep(cfg, data),
@@ -149,6 +151,8 @@ def step_benchmark(cfg: Any, data: Any, rounds: int, steps: int, warmup: int = 2
         "ratios": {
             "worker_vs_plain_same_precision": ratio(times, "worker_auto", "plain_bf16_eager"),
             "worker_fp32_vs_plain_fp32": ratio(times, "worker_fp32", "plain_fp32_sdpa"),
+            "worker_vs_plain_with_vsp_pass": ratio(times, "worker_auto", "plain_bf16_sdpa_pass"),
+            "vsp_pass_cost_plain": 1 / ratio(times, "plain_bf16_sdpa_pass", "plain_bf16_sdpa"),
             "vsp_precomputed_cost_vs_lam0": 1 / ratio(times, "worker_auto", "worker_lam0"),
             "vsp_recompute_cost_vs_lam0": 1 / ratio(times, "worker_recompute", "worker_lam0"),
             "bf16_eager_vs_fp32_plain": ratio(times, "plain_bf16_eager", "plain_fp32_sdpa"),

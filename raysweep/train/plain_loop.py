@@ -6,7 +6,9 @@ plain loop" in ``python -m bench`` (``bench/train_step.py`` times raysweep's own
 every study's goodput (``raysweep.tune.goodput``). One :class:`PlainStep` is transformers'
 ``AutoModel`` + an ``nn.Linear`` head, PML's ``SupConLoss`` on normalised projections + λ·MSE to
 precomputed targets, AdamW and gradient clipping, on the batch size and padded widths of the study's
-own training rows.
+own training rows. With ``clean_pass`` it does what raysweep's default VSP does (``loss.vsp_dropout:
+pass``): the VSP term reads a second, dropout-free forward of the same batch, which costs about a
+third more per step, so the study's runs are measured against a loop doing the same work.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class PlainStep:
         attn: transformers' attention implementation (``sdpa`` or ``eager``).
         fused: fused AdamW (else ``foreach``).
         pooling: ``cls`` or ``mean``, the embedding the losses see.
+        clean_pass: VSP on a second forward in eval mode (dropout off), as ``loss.vsp_dropout: pass``.
     """
 
     def __init__(
@@ -45,6 +48,7 @@ class PlainStep:
         tau: float = 0.1,
         seed: int = 0,
         device: torch.device | None = None,
+        clean_pass: bool = False,
     ) -> None:
         from pytorch_metric_learning.losses import SupConLoss
         from transformers import AutoModel
@@ -63,6 +67,7 @@ class PlainStep:
         frozen = data.frozen_train
         self.targets = torch.zeros(len(self.labels), 1) if frozen is None else torch.from_numpy(np.asarray(frozen))
         self.lam, self.pooling = (lam if frozen is not None else 0.0), pooling
+        self.clean_pass = clean_pass and self.lam > 0
         self.bf16 = precision == "bf16"
         self.phases: dict[str, float] = {"forward": 0.0, "backward": 0.0, "clip": 0.0, "optimizer": 0.0}
 
@@ -84,6 +89,12 @@ class PlainStep:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             emb = self.pooled(ids, mask)
             proj = self.head(emb)
+            if self.clean_pass:  # VSP's embedding without dropout, like its targets
+                self.encoder.eval()
+                try:
+                    emb = self.pooled(ids, mask)
+                finally:
+                    self.encoder.train()
         labels, targets = self.labels[idx].to(self.device), self.targets[idx].to(self.device)
         loss = self.supcon(F.normalize(proj.float(), dim=-1), labels)
         if self.lam:
@@ -105,7 +116,8 @@ class PlainStep:
 def plain_loop_rate(cfg: Any, data: Any, steps: int = 6, warmup: int = 2, threads: int | None = None) -> dict[str, Any]:
     """The plain loop's training samples/s for ``cfg``'s model, pooling, precision and batch size on
     ``data``'s training rows, with ``threads`` (default: every thread of this process): ``{"samples_per_s",
-    "steps", "batch", "precision", "attention", "threads"}``. ``warmup`` steps are run first and not timed."""
+    "steps", "batch", "precision", "attention", "threads", "vsp_pass"}``, with the clean VSP pass where
+    ``cfg`` has it (``loss.vsp_dropout: pass`` and λ > 0). ``warmup`` steps are run first and not timed."""
     from raysweep.models.encoder import resolve_model_name
     from raysweep.train.precision import resolve_attention, resolve_precision
 
@@ -125,6 +137,7 @@ def plain_loop_rate(cfg: Any, data: Any, steps: int = 6, warmup: int = 2, thread
         tau=cfg.loss.tau,
         seed=cfg.train.seed,
         device=device,
+        clean_pass=cfg.loss.vsp_dropout == "pass",
     )
     batch = cfg.sampler.batch_size
     rng = np.random.default_rng(cfg.train.seed)
@@ -143,4 +156,5 @@ def plain_loop_rate(cfg: Any, data: Any, steps: int = 6, warmup: int = 2, thread
         "precision": precision,
         "attention": attn,
         "threads": torch.get_num_threads(),
+        "vsp_pass": loop.clean_pass,
     }

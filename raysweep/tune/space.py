@@ -253,8 +253,9 @@ class SearchSpace:
         )
         zero = ", the λ = 0 point first" if self.lambda_zero_point() is not None else ""
         lines.append(f"  study   {s.num_samples} trials{zero}, {algo}, {stopping}{rungs}, seed {s.seed}")
+        matched = "".join(f" + {k} {v}" for rule in s.matched_picks for k, v in rule.items())
         lines.append(
-            f"  then    {s.pareto_picks} config(s) x {s.seeds} seeds; baselines {', '.join(s.baselines)} "
+            f"  then    {s.pareto_picks} config(s){matched} x {s.seeds} seeds; baselines {', '.join(s.baselines)} "
             f"x {s.seeds} seeds"
         )
         e = self.evaluation

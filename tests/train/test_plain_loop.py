@@ -58,3 +58,13 @@ def test_rate_is_for_the_studys_batch_and_precision(tiny_bert: str, tiny_data_di
     )
     assert rate["batch"] == 12 and rate["steps"] == 3 and rate["precision"] == "fp32"
     assert rate["samples_per_s"] > 0 and rate["threads"] == torch.get_num_threads()
+    assert rate["vsp_pass"]  # the default VSP (loss.vsp_dropout: pass) reads a second, dropout-free forward
+
+
+def test_the_clean_pass_reads_vsp_on_a_dropout_free_forward(tiny_bert: str, tiny_data_dir: Path) -> None:
+    data = prepare_training_data(config(tiny_bert, tiny_data_dir, "mean"))
+    calls: list[bool] = []
+    loop = PlainStep(tiny_bert, data, precision="fp32", attn="sdpa", fused=False, pooling="mean", clean_pass=True)
+    loop.encoder.register_forward_hook(lambda module, args, out: calls.append(module.training))
+    loop.step(np.arange(12))
+    assert calls == [True, False] and loop.encoder.training  # dropout pass, clean pass, back in training
