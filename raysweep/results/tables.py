@@ -1,5 +1,5 @@
 """``comparison.md``: Emo vs PLM vs TLearn vs MTL (and SCL, λ = 0) per model, paper style, with
-deltas against PLM and whether each delta exceeds the seed spread."""
+deltas against PLM and the paired test's marker on each delta (``raysweep.results.comparisons``)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,15 @@ from raysweep.methods.registry import REFERENCE, parse_method
 from raysweep.results.comparisons import ALPHA, CORRECTION, TEST_NAME, own_task
 
 LOWER_IS_BETTER = {"delta_emb"}
+COUNTS = {"train_samples"}
+"""Columns that count (shown as whole numbers, with a spread only where the seeds differ)."""
 
 
-def _fmt(mean: float, std: float, n: int) -> str:
+def _fmt(mean: float, std: float, n: int, metric: str = "") -> str:
     if pd.isna(mean):
         return "–"
+    if metric in COUNTS:
+        return f"{mean:.0f} ± {std:.0f}" if n > 1 and std > 0 else f"{mean:.0f}"
     return f"{mean:.3f} ± {std:.3f}" if n > 1 else f"{mean:.3f}"
 
 
@@ -46,7 +50,7 @@ def comparison_markdown(board: pd.DataFrame, title: str = "") -> str:
                 "" if row["config_id"] in ("base", "c0") else f" [{row['config_id']}]"
             )
             cells = [
-                _fmt(row[f"{m}_mean"], row[f"{m}_std"], row["n_seeds"]) + _collapsed(row, m)
+                _fmt(row[f"{m}_mean"], row[f"{m}_std"], row["n_seeds"], m) + _collapsed(row, m)
                 if own_task(row["method"], m)
                 else "·"
                 for m in metrics
