@@ -217,3 +217,9 @@ def test_loading_the_largest_shipped_space_stays_quick() -> None:
     start = time.perf_counter()
     space = load_space("full")
     assert time.perf_counter() - start < 2.0 and len(space.covering_params()) > 100
+
+
+def test_the_description_says_plm_runs_once_and_names_the_matched_picks() -> None:
+    text = load_space("cpu", {"study": {"matched_picks": [{"metric_at_least": "scl"}]}}).describe()
+    assert "1 config(s) + metric_at_least scl x 3 seeds; baselines scl, tlearn, mtl x 3 seeds; plm once" in text
+    assert "baselines plm once" in load_space("smoke").describe()
