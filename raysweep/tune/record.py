@@ -18,6 +18,8 @@ def write_study_record(root: str, record: dict[str, Any]) -> None:
         import pyarrow.fs as pafs
 
         fs, path = pafs.FileSystem.from_uri(f"{root}/{RECORD}")
+        if isinstance(fs, pafs.LocalFileSystem):  # a file:// storage (a shared mount): its folder may not exist yet
+            fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
         with fs.open_output_stream(path) as out:
             out.write(json.dumps(record, indent=2).encode())
         return
