@@ -75,6 +75,8 @@ class LocalCluster:
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="rsc-", dir="/tmp")))
     marker: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     steps: list[Step] = field(default_factory=list)
+    template: Path = TEMPLATE
+    """The cluster config with ``{{PLACEHOLDER}}`` fields that :meth:`prepare` fills (template_values)."""
 
     @property
     def cluster_name(self) -> str:
@@ -106,8 +108,34 @@ class LocalCluster:
                 capture_output=True,
             )
         shutil.copy(ssh / "id_ed25519.pub", ssh / "authorized_keys")
+        self.write_node(self.root / "sshd_config", self.home, self.ray_tmp, self.marker)
+        wrapper = self.root / "bin" / "ray"
+        wrapper.write_text(
+            "#!/bin/sh\n"
+            "# test-only: the real `ray stop` kills every Ray process on the machine; stop this cluster's only\n"
+            f'if [ "$1" = "stop" ]; then exec "{self.venv_bin / "python"}" "{HERE / "stop_marked.py"}"; fi\n'
+            f'exec "{self.venv_bin / "ray"}" "$@"\n'
+        )
+        wrapper.chmod(0o755)
+        text = self.template.read_text()
+        for key, value in self.template_values().items():
+            text = text.replace("{{" + key + "}}", value)
+        if "{{" in text:
+            raise ValueError(f"{self.template}: unfilled placeholder near {text[text.index('{{') :][:40]!r}")
+        self.config.write_text(text)
+        return self.config
+
+    def write_node(
+        self, sshd_config: Path, home: Path, ray_tmp: Path, node_marker: str, extra_env: dict[str, str] | None = None
+    ) -> None:
+        """One node's side of the SSH plumbing: the config of the sshd that serves it (its session's HOME
+        and markers) and that HOME's .bashrc/.profile (PATH with the `ray` wrapper, Ray's temp dir,
+        ``extra_env``). ``node_marker`` is the node's ``RAYSWEEP_TEST_NODE``: what `ray stop` there stops."""
+        home.mkdir(parents=True, exist_ok=True)
+        ray_tmp.mkdir(parents=True, exist_ok=True)
+        ssh = self.root / "ssh"
         user = getpass.getuser()
-        (self.root / "sshd_config").write_text(
+        sshd_config.write_text(
             "\n".join(
                 [
                     f"HostKey {ssh / 'host_ed25519'}",
@@ -120,7 +148,7 @@ class LocalCluster:
                     "StrictModes no",
                     "PidFile none",
                     f"AllowUsers {user}",
-                    f"SetEnv HOME={self.home} {MARKER_VAR}={self.marker} {NODE_VAR}={self.marker}",
+                    f"SetEnv HOME={home} {MARKER_VAR}={self.marker} {NODE_VAR}={node_marker}",
                     "LogLevel VERBOSE",
                 ]
             )
@@ -130,33 +158,29 @@ class LocalCluster:
         exports = {
             "PATH": f"{self.root / 'bin'}:{self.venv_bin}:$PATH",
             MARKER_VAR: self.marker,
-            NODE_VAR: self.marker,
-            "RAY_TMPDIR": str(self.ray_tmp),
-            "TMPDIR": str(self.ray_tmp),
+            NODE_VAR: node_marker,
+            "RAY_TMPDIR": str(ray_tmp),
+            "TMPDIR": str(ray_tmp),
             "RAY_USAGE_STATS_ENABLED": "0",
             "RAYSWEEP_CACHE_DIR": str(self.root / "cache"),
             "HF_HUB_OFFLINE": "1",
             "HF_DATASETS_OFFLINE": "1",
             "TOKENIZERS_PARALLELISM": "false",
+            **(extra_env or {}),
         }
         # Exports only, nothing else: bash started under sshd (SSH_CLIENT set) sources ~/.bashrc even for
         # `bash -c`, which is how Ray execs its workers, so anything here also runs in every Ray worker
         # (an `unset RAY_AUTH_MODE` here once made every runtime-env worker drop its auth token).
         lines = [f'export {key}="{value}"' for key, value in exports.items()]
-        (self.home / ".bashrc").write_text("\n".join(lines) + "\n")
-        (self.home / ".profile").write_text(". ~/.bashrc\n")
-        wrapper = self.root / "bin" / "ray"
-        wrapper.write_text(
-            "#!/bin/sh\n"
-            "# test-only: the real `ray stop` kills every Ray process on the machine; stop this cluster's only\n"
-            f'if [ "$1" = "stop" ]; then exec "{self.venv_bin / "python"}" "{HERE / "stop_marked.py"}"; fi\n'
-            f'exec "{self.venv_bin / "ray"}" "$@"\n'
-        )
-        wrapper.chmod(0o755)
-        values = {
+        (home / ".bashrc").write_text("\n".join(lines) + "\n")
+        (home / ".profile").write_text(". ~/.bashrc\n")
+
+    def template_values(self) -> dict[str, str]:
+        """What fills the template's placeholders (a subclass with its own template adds its own)."""
+        return {
             "CLUSTER_NAME": self.cluster_name,
             "ROOT": str(self.root),
-            "USER": user,
+            "USER": getpass.getuser(),
             "REPO": str(self.repo),
             "NUM_CPUS": str(self.num_cpus),
             "GCS_PORT": str(free_port()),
@@ -165,13 +189,6 @@ class LocalCluster:
             "METRICS_PORT": str(free_port()),
             "RUNTIME_ENV_PORT": str(free_port()),
         }
-        text = TEMPLATE.read_text()
-        for key, value in values.items():
-            text = text.replace("{{" + key + "}}", value)
-        if "{{" in text:
-            raise ValueError(f"{TEMPLATE}: unfilled placeholder near {text[text.index('{{') :][:40]!r}")
-        self.config.write_text(text)
-        return self.config
 
     def env(self) -> dict[str, str]:
         """Environment of the `ray` client commands: marked, isolated HOME/TMPDIR, no stray address."""

@@ -63,8 +63,22 @@ def name(pid: int) -> str:
         return "?"
 
 
+def _children() -> dict[int, list[int]]:
+    """Parent pid -> its live children's pids, from /proc."""
+    tree: dict[int, list[int]] = {}
+    for entry in PROC.iterdir():
+        if entry.name.isdigit():
+            stat = _stat(int(entry.name))
+            if stat is not None and stat[0] not in ("Z", "X"):
+                tree.setdefault(stat[1], []).append(int(entry.name))
+    return tree
+
+
 def marked_processes(marker: str, include_ssh: bool = True, var: str = MARKER_VAR) -> list[int]:
-    """PIDs (not this process, nor its ancestors) whose environment holds ``VAR=marker``."""
+    """PIDs (not this process, nor its ancestors) whose environment holds ``VAR=marker``, and their
+    descendants: Ray's dashboard and runtime-env agents rename themselves (setproctitle) over their
+    environment's memory, so /proc/PID/environ no longer shows the marker they inherited; as children
+    of a marked raylet they are found all the same (an SSH process's children only if marked)."""
     if not marker:
         raise ValueError(f"{var} is empty: refusing to match every process")
     me = os.getpid()
@@ -84,6 +98,14 @@ def marked_processes(marker: str, include_ssh: bool = True, var: str = MARKER_VA
         if not include_ssh and name(pid) in SSH_NAMES:
             continue
         found.append(pid)
+    tree = _children()
+    todo, seen = list(found), set(found)
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            if child not in seen and child not in spared and (include_ssh or name(child) not in SSH_NAMES):
+                seen.add(child)
+                found.append(child)
+                todo.append(child)
     return found
 
 
