@@ -16,6 +16,8 @@ PROPOSED = "emo"
 """The method a study searches for (its picks are re-run as this method)."""
 REFERENCE = "plm"
 """The method every other is compared with (Δ rows in the tables)."""
+LAMBDA_ZERO = "scl"
+"""The method that is the method's λ = 0 point (SCL), which a multi-objective search runs first."""
 
 METHODS: dict[str, Method] = {
     m.name: m
@@ -30,7 +32,7 @@ METHODS: dict[str, Method] = {
             description="SupCon + λ·VSP, the searched configuration (BERTEmo/RoBERTaEmo)",
         ),
         Method(
-            "scl",
+            LAMBDA_ZERO,
             "SCL (λ=0)",
             emo.train_and_export,
             objective="supcon",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from raysweep.methods.registry import LAMBDA_ZERO
 from raysweep.results.records import TrialRecord
 
 DRIFT = "dev_delta_emb"
@@ -97,7 +98,7 @@ def hypervolume(trials: list[TrialRecord], metric: str, reference: tuple[float, 
     return float(area)
 
 
-MATCH_SCL = "scl"
+MATCH_SCL = LAMBDA_ZERO
 """A matching rule's value that stands for the λ = 0 point's own dev figure (SCL on the same front):
 ``{metric_at_least: scl}`` compares Emo and SCL at equal emotion awareness, ``{drift_at_most: scl}`` at
 equal drift."""

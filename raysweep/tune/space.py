@@ -30,7 +30,7 @@ import yaml
 from raysweep.config import RetrofitConfig
 from raysweep.errors import RaysweepError
 from raysweep.evaluation.settings import EvaluationSettings
-from raysweep.methods.registry import BASELINES, METHODS, parse_method
+from raysweep.methods.registry import BASELINES, LAMBDA_ZERO, METHODS, parse_method
 from raysweep.rules import check_fields, one_of, ranged
 from raysweep.tune.distributions import Distribution, covering_combinations, parse_distribution
 from raysweep.tune.distributions.checks import check_type as _check_type
@@ -126,14 +126,14 @@ class StudySettings:
                 isinstance(rule, dict)
                 and len(rule) == 1
                 and next(iter(rule)) in ("drift_at_most", "metric_at_least")
-                and (value == "scl" or (isinstance(value, (int, float)) and not isinstance(value, bool))),
+                and (value == LAMBDA_ZERO or (isinstance(value, (int, float)) and not isinstance(value, bool))),
                 where,
                 "study.matched_picks",
                 f"{rule!r} is not a matching rule",
                 "write e.g. [{drift_at_most: 0.05}, {metric_at_least: 0.2}, {metric_at_least: scl}]",
             )
             _require(
-                value != "scl" or self.multi_objective,
+                value != LAMBDA_ZERO or self.multi_objective,
                 where,
                 "study.matched_picks",
                 f"{rule!r} matches the λ = 0 point, which only a multi-objective search runs",
