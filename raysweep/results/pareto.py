@@ -67,15 +67,16 @@ def full_fidelity(trials: list[TrialRecord], metric: str) -> list[TrialRecord]:
     return [t for t in pool if progress(t) == longest]
 
 
+def is_lambda_zero(trial: TrialRecord) -> bool:
+    """Whether a trial is the search's λ = 0 point (SCL on the method's front)."""
+    return trial["config"].get("loss.lam") == 0.0
+
+
 def reference_drift(full: list[TrialRecord]) -> float | None:
     """The drift of the hypervolume's reference point, from full-fidelity trials ``full``: the λ = 0
     point's dev Δemb (SCL, run first in every multi-objective search; the largest when several ran),
     else the largest dev Δemb among them; None without a drift."""
-    drifts = [
-        (t["config"].get("loss.lam") == 0.0, float(t["result"][DRIFT]))
-        for t in full
-        if t["result"].get(DRIFT) is not None
-    ]
+    drifts = [(is_lambda_zero(t), float(t["result"][DRIFT])) for t in full if t["result"].get(DRIFT) is not None]
     zero = [d for is_zero, d in drifts if is_zero]
     return max(zero or [d for _, d in drifts], default=None)
 
@@ -98,28 +99,24 @@ def hypervolume(trials: list[TrialRecord], metric: str, reference: tuple[float, 
     return float(area)
 
 
-MATCH_SCL = LAMBDA_ZERO
-"""A matching rule's value that stands for the λ = 0 point's own dev figure (SCL on the same front):
-``{metric_at_least: scl}`` compares Emo and SCL at equal emotion awareness, ``{drift_at_most: scl}`` at
-equal drift."""
-
-
 def matched_pick(trials: list[TrialRecord], metric: str, rule: dict[str, float | str]) -> TrialRecord | None:
     """A full-fidelity trial chosen by a matching rule: ``{"drift_at_most": X}`` the most emotion-aware
     trial whose dev Δemb is at most X; ``{"metric_at_least": Y}`` the least-drifting trial whose dev
     ``metric`` is at least Y (so Emo and SCL can be compared at equal drift or equal awareness). X or Y
-    :data:`MATCH_SCL` is the full-fidelity λ = 0 point's own figure (the best one where several ran),
-    and the λ = 0 points themselves are then not candidates; None when nothing matches (or, for
-    ``scl``, no λ = 0 point reached full fidelity)."""
+    ``scl`` (``methods.registry.LAMBDA_ZERO``) is the full-fidelity λ = 0 point's own figure (the best
+    one where several ran), and the λ = 0 points themselves are then not candidates; None when nothing
+    matches (or, for ``scl``, no λ = 0 point reached full fidelity)."""
     pool = [t for t in full_fidelity(trials, metric) if t["result"].get(DRIFT) is not None]
     ((kind, bound),) = rule.items()
-    if bound == MATCH_SCL:
-        zero = [t for t in pool if t["config"].get("loss.lam") == 0.0]
+    if bound == LAMBDA_ZERO:
+        zero = [t for t in pool if is_lambda_zero(t)]
         if not zero:
             return None
-        pool = [t for t in pool if t["config"].get("loss.lam") != 0.0]
-        key = DRIFT if kind == "drift_at_most" else metric
-        bound = min(t["result"][DRIFT] for t in zero) if key == DRIFT else max(t["result"][metric] for t in zero)
+        pool = [t for t in pool if not is_lambda_zero(t)]
+        if kind == "drift_at_most":
+            bound = min(t["result"][DRIFT] for t in zero)
+        else:
+            bound = max(t["result"][metric] for t in zero)
     if kind == "drift_at_most":
         fits = [t for t in pool if t["result"][DRIFT] <= float(bound)]
         return max(fits, key=lambda t: t["result"][metric], default=None)

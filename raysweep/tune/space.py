@@ -30,7 +30,7 @@ import yaml
 from raysweep.config import RetrofitConfig
 from raysweep.errors import RaysweepError
 from raysweep.evaluation.settings import EvaluationSettings
-from raysweep.methods.registry import BASELINES, LAMBDA_ZERO, METHODS, parse_method
+from raysweep.methods.registry import BASELINES, LAMBDA_ZERO, parse_method
 from raysweep.rules import check_fields, one_of, ranged
 from raysweep.tune.distributions import Distribution, covering_combinations, parse_distribution
 from raysweep.tune.distributions.checks import check_type as _check_type
@@ -254,17 +254,13 @@ class SearchSpace:
         zero = ", the λ = 0 point first" if self.lambda_zero_point() is not None else ""
         lines.append(f"  study   {s.num_samples} trials{zero}, {algo}, {stopping}{rungs}, seed {s.seed}")
         matched = "".join(f" + {k} {v}" for rule in s.matched_picks for k, v in rule.items())
-        seeded = [b for b in s.baselines if METHODS[str(b).partition(":")[0]].seeded]
+        seeded = [b for b in s.baselines if parse_method(b, s).method.seeded]
         once = [b for b in s.baselines if b not in seeded]  # PLM: untrained, scored once
-        baselines = "; ".join(
-            part
-            for part in (
-                f"baselines {', '.join(seeded)} x {s.seeds} seeds" if seeded else "",
-                f"{'' if seeded else 'baselines '}{', '.join(once)} once" if once else "",
-            )
-            if part
+        parts = ([f"{', '.join(seeded)} x {s.seeds} seeds"] if seeded else []) + (
+            [f"{', '.join(once)} once"] if once else []
         )
-        lines.append(f"  then    {s.pareto_picks} config(s){matched} x {s.seeds} seeds; {baselines or 'no baselines'}")
+        baselines = f"baselines {'; '.join(parts)}" if parts else "no baselines"
+        lines.append(f"  then    {s.pareto_picks} config(s){matched} x {s.seeds} seeds; {baselines}")
         e = self.evaluation
         lines.append(f"  eval    tasks {', '.join(e.tasks)}; protocols {', '.join(e.protocols)}; limit {e.limit}")
         return "\n".join(lines)
