@@ -210,7 +210,9 @@ def run_search(
         # full fidelity = the finals' length, in steps (one for every trial, or the space is refused);
         # the schedulers run on the reported step, which a restored Train run continues
         fidelity = search_length(space, train_rows(data))
-        # the emotion floor (PLM's dev metric + FLOOR_MARGIN) needs the PLM's dev metric: None = no floor
+        # the emotion floor (PLM's dev metric + FLOOR_MARGIN at full fidelity, rising from PLM's own
+        # value at step 0) needs the PLM's dev metric: None = no floor
+        plm = plm_dev_figure(space, data, paths) if s.multi_objective else None
         scheduler = build_scheduler(
             space.scheduler_kind(),
             metric=s.metric,
@@ -220,7 +222,8 @@ def run_search(
             grace_period=fidelity.grace_period(s.asha_grace_period),
             reduction_factor=s.asha_reduction_factor,
             full_fidelity=fidelity.steps,
-            floor=emotion_floor(plm_dev_figure(space, data, paths) if s.multi_objective else None),
+            floor=emotion_floor(plm),
+            floor_from=plm,
         )
         # trials the scheduler stops early reach Optuna as PRUNED, not as complete results
         searcher = PrunedOptunaSearch(

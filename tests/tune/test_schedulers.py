@@ -167,6 +167,38 @@ def test_the_floor_keeps_barely_trained_trials_from_winning_on_drift() -> None:
     assert emotion_floor(None) is None and emotion_floor(0.025, margin=0.05) == pytest.approx(0.075)
 
 
+def test_the_floor_rises_from_plm_to_the_margin_and_keeps_the_low_drift_end() -> None:
+    # the measured case (bench/search_quality.py, 2026-12-02): PLM dev AMI 0.0497, floor 0.0697 at
+    # full fidelity (40 steps); at step 10 the lambda = 0 point had 0.072 / drift 0.030, and lambda = 3.97
+    # 0.069 / 0.020 (it reached 0.088 / 0.014 at step 40 under random search)
+    plm = 0.0497
+
+    def sched(floor_from: float | None) -> ParetoASHA:
+        return ParetoASHA(
+            M,
+            D,
+            max_t=41,
+            grace_period=10,
+            reduction_factor=2,
+            full_fidelity=40,
+            floor=emotion_floor(plm),
+            floor_from=floor_from,
+        )
+
+    constant, rising = sched(None), sched(plm)
+    assert constant.floor_at(10) == pytest.approx(0.0697)
+    assert rising.floor_at(10) == pytest.approx(plm + 0.02 * 10 / 40)
+    assert rising.floor_at(20) == pytest.approx(plm + 0.01) and rising.floor_at(40) == pytest.approx(0.0697)
+    for s in (constant, rising):
+        feed(s, "scl", 10, 0.072, 0.030)
+    # held to the full margin after a quarter of its training, the low-drift trial is stopped ...
+    assert feed(constant, "high-lam", 10, 0.064, 0.004) == S
+    # ... held to PLM + a quarter of it, it is the front's low-drift end and continues
+    assert feed(rising, "high-lam", 10, 0.064, 0.004) == C
+    # a trial no better than the untouched model is still stopped on its drift alone
+    assert feed(rising, "untrained", 10, 0.047, 0.001) == S
+
+
 def test_results_that_decide_nothing() -> None:
     s = pareto()
     assert feed(s, "early", 0.5, 0.1, 0.1) == C  # before the first milestone

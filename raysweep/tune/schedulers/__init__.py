@@ -67,9 +67,10 @@ def build_scheduler(
     reduction_factor: float,
     full_fidelity: int | None = None,
     floor: float | None = None,
+    floor_from: float | None = None,
 ) -> Any:
     """The scheduler of option ``kind`` (a key of :data:`SCHEDULERS`) on the emotion ``metric``
-    (maximised); ``drift`` (minimised) and ``floor`` are for ``pareto_asha`` only, the rungs
+    (maximised); ``drift`` (minimised), ``floor`` and ``floor_from`` are for ``pareto_asha`` only, the rungs
     (``grace_period``, ``reduction_factor``) for the ASHAs only."""
     if kind not in SCHEDULERS:
         raise ValueError(f"unknown scheduler {kind!r}; use one of {', '.join(SCHEDULERS)}")
@@ -84,4 +85,4 @@ def build_scheduler(
         return ASHA(metric=metric, mode="max", **common)
     if kind == "fifo":
         return FIFO(time_attr=time_attr, max_t=max_t)
-    return ParetoASHA(metric=metric, drift=drift, floor=floor, **common)
+    return ParetoASHA(metric=metric, drift=drift, floor=floor, floor_from=floor_from, **common)
