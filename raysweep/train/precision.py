@@ -64,21 +64,20 @@ def cpu_bf16_speedup(width: int = 384, rows: int = 2048, rounds: int = 3) -> flo
     return fp32 / max(bf16, 1e-9)
 
 
-def _cache_file(flags: list[str]) -> Path:
+def _cache_file(flags: list[str], threads: int) -> Path:
     from raysweep.data.tokenized import cache_dir
 
-    key = json.dumps(
-        [platform.processor(), platform.machine(), sorted(flags), torch.__version__, torch.get_num_threads()]
-    )
+    cpu = _cpuinfo("model name") or platform.processor()
+    key = json.dumps([cpu, platform.machine(), sorted(flags), torch.__version__, threads])
     return cache_dir() / "precision" / f"cpu-bf16-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
 
 
 @cache
-def _cpu_bf16_pays(threads: int) -> bool:  # noqa: ARG001 - the cache key: the answer depends on threads
+def _cpu_bf16_pays(threads: int) -> bool:
     flags = cpu_flags()
     if not any(flag in flags for flag in BF16_CPU_FLAGS):
         return False
-    path = _cache_file(flags)
+    path = _cache_file(flags, threads)
     try:
         return bool(json.loads(path.read_text())["bf16"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -88,7 +87,7 @@ def _cpu_bf16_pays(threads: int) -> bool:  # noqa: ARG001 - the cache key: the a
     speedup = cpu_bf16_speedup()
     pays = speedup >= BF16_MIN_SPEEDUP
     try:
-        write_text(path, json.dumps({"bf16": pays, "speedup": round(speedup, 3), "threads": torch.get_num_threads()}))
+        write_text(path, json.dumps({"bf16": pays, "speedup": round(speedup, 3), "threads": threads}))
     except OSError:  # a read-only cache: measure again next time
         pass
     return pays
