@@ -12,6 +12,7 @@ import os
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 from raysweep.errors import RaysweepError
 
@@ -144,3 +145,16 @@ def filesystem_type(path: Path) -> str:
 def _one_line(err: BaseException) -> str:
     text = " ".join(str(err).split())
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def portable(obj: Any, base: Path | None = None) -> Any:
+    """``obj`` with every absolute local path (a string starting with ``/``, one line, no spaces) written
+    relative to ``base`` (default: the current folder), e.g. ``/work/shared/data`` from ``/work/main``
+    as ``../shared/data``; URIs and every other value unchanged. Dicts and lists are walked."""
+    if isinstance(obj, dict):
+        return {k: portable(v, base) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [portable(v, base) for v in obj]
+    if isinstance(obj, str) and obj.startswith("/") and not any(c.isspace() for c in obj):
+        return os.path.relpath(obj, base or Path.cwd())
+    return obj

@@ -23,8 +23,10 @@ from raysweep.results.comparisons import compare, p_vs_reference
 from raysweep.results.leaderboard import build_leaderboard, build_trials_table, describe_run
 from raysweep.results.pareto import DRIFT, full_fidelity, hypervolume, pareto_front, reference_drift
 from raysweep.results.plots import hyperparameter_plot, importance_plot, pareto_plot
-from raysweep.results.records import TrialRecord, load_trials
+from raysweep.results.records import TrialRecord
+from raysweep.results.study_records import RECORDS, StudyRecords, export, from_storage
 from raysweep.results.tables import comparison_markdown
+from raysweep.storage import portable
 
 
 @contextmanager
@@ -45,27 +47,31 @@ def write_results(
     base: RetrofitConfig,
     metric: str,
     extra: dict[str, Any] | None = None,
+    records: StudyRecords | None = None,
 ) -> dict[str, Path]:
-    """Rebuild every results file of study ``name`` from its storage; returns the files written.
+    """Rebuild every results file of study ``name`` from its storage (``study_root``) or from ``records``
+    (a slim export, :func:`raysweep.results.study_records.from_export`); returns the files written.
+    A rebuild from storage also writes the slim export, ``results/NAME/records/``.
 
     Refuses (nothing written) a storage that holds no trials at all, and one that holds fewer finished
     runs or search trials than the study's tables it would replace (a wrong or damaged storage must
     not turn good tables into empty ones).
     """
-    search = load_trials(f"{study_root}/search")
-    finals = load_trials(f"{study_root}/final")
+    study_dir = results_dir / name
+    if records is None:
+        records = from_storage(study_root, study_dir)
+    search, finals = records.search, records.finals
     if not search and not finals:
         raise RaysweepError(
             f"no trials of study {name} could be read from {study_root} (missing or unreadable search/ and "
             "final/); check --storage and --name; the results files were left as they are"
         )
     front = {t["trial_id"] for t in pareto_front(search, metric)}
-    study_dir = results_dir / name
-    tests = compare(finals, study_dir / "models", lambda spec: describe_run(spec, base)["model"])
+    tests = compare(finals, records.models_dir, lambda spec: describe_run(spec, base)["model"])
     board = build_leaderboard(finals, base, p_vs_reference(tests))
     trials = build_trials_table(search, front)
     check_not_shrinking(study_dir, board, trials, study_root)
-    quality = front_quality(search, metric, study_dir / "plm_dev.json")
+    quality = front_quality(search, metric, records.plm_dev)
     written: dict[str, Path] = {}
     with locked(results_dir):
         for folder in (study_dir, results_dir):
@@ -97,18 +103,21 @@ def write_results(
         summary = {
             **kept,
             "study": name,
-            "storage": study_root,
+            **({"storage": portable(study_root)} if study_root else {}),
             "search_trials": len(search),
             "final_runs": len(finals),
             "pareto_trial_ids": sorted(front),
             **(extra or {}),
         }
-        phases = final_phases(finals, study_dir / "models")
+        phases = final_phases(finals, records.models_dir)
         if phases:
             summary["final_phases"] = phases
         if quality:
             summary["front"] = quality
-        atomic.write_text(study_dir / "study.json", json.dumps(summary, indent=2, default=str))
+        atomic.write_text(study_dir / "study.json", json.dumps(portable(summary), indent=2, default=str))
+        written[f"{name}/study"] = study_dir / "study.json"
+        if records.models_dir != study_dir / RECORDS / "models":
+            written[f"{name}/records"] = export(records, study_dir / RECORDS)
     return written
 
 

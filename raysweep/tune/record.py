@@ -53,13 +53,16 @@ def write_provenance(study_dir: Path, space_dict: dict[str, Any], argv: list[str
     import yaml
 
     from raysweep.evaluation.suite import versions
+    from raysweep.storage import portable
 
     study_dir.mkdir(parents=True, exist_ok=True)
     command = "python -m raysweep.run " + shlex.join(argv) + "\n"
     previous = (study_dir / "command.txt").read_text() if resume and (study_dir / "command.txt").is_file() else ""
     atomic.write_text(study_dir / "command.txt", previous + command)
     if not resume or not (study_dir / "space.yaml").is_file():
-        atomic.write_text(study_dir / "space.yaml", yaml.safe_dump(space_dict, sort_keys=False, allow_unicode=True))
+        # local paths (data_dir) relative to the folder it ran from, so a committed study names no path of this machine
+        text = yaml.safe_dump(portable(space_dict), sort_keys=False, allow_unicode=True)
+        atomic.write_text(study_dir / "space.yaml", text)
     machine = {
         "platform": platform.platform(),
         "cpus": os.cpu_count(),

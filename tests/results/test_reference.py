@@ -103,3 +103,40 @@ def test_readme_table_is_the_leaderboard(board: pd.DataFrame) -> None:
                 assert float(std) == pytest.approx(row[f"{columns[name]}_std"], abs=6e-4), (cells[0], name)
             checked += 1
     assert checked == 5 * len(columns)
+
+
+def committed_files(*folders: str) -> list[Path]:
+    listed = subprocess.run(["git", "ls-files", *folders], cwd=ROOT, capture_output=True, text=True, check=True)
+    return [ROOT / line for line in listed.stdout.splitlines()]
+
+
+def test_no_committed_result_names_an_absolute_path() -> None:
+    # a study run from the project folder writes its paths relative to it (raysweep.storage.portable)
+    absolute = re.compile(r"(?<![\w.~/-])/(work|home|root|tmp|Users|mnt|data|scratch)/")
+    files = [
+        p for p in committed_files("results", "bench/results") if p.suffix in {".csv", ".md", ".json", ".yaml", ".txt"}
+    ]
+    assert files
+    named = [str(p.relative_to(ROOT)) for p in files if absolute.search(p.read_text(encoding="utf-8"))]
+    assert not named
+
+
+def committed_studies() -> list[Path]:
+    """Every committed study folder that holds its slim records export (``records/final.json``)."""
+    return sorted({p.parents[1] for p in committed_files("results", "bench/results") if p.name == "final.json"})
+
+
+def test_there_is_a_committed_study_with_its_records() -> None:
+    assert committed_studies()
+
+
+@pytest.mark.parametrize("study", committed_studies(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_committed_tables_rebuild_byte_for_byte_from_the_records(study: Path, tmp_path: Path) -> None:
+    from raysweep.results.__main__ import main
+
+    assert main(["--records", str(study / "records"), "--results-dir", str(tmp_path)]) == 0
+    rebuilt = tmp_path / study.name
+    for table in ("leaderboard.csv", "trials.csv", "comparison.md", "comparisons.csv"):
+        if (study / table).is_file():
+            assert (rebuilt / table).read_bytes() == (study / table).read_bytes(), table
+    assert (rebuilt / "leaderboard.csv").is_file() and (rebuilt / "comparisons.csv").is_file()

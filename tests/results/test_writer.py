@@ -59,10 +59,10 @@ def finished(tid: str, method: str, seed: int) -> dict:
 def test_a_rebuild_never_replaces_tables_with_fewer_runs(tmp_path: Path, monkeypatch) -> None:
     from raysweep.config import RetrofitConfig
     from raysweep.errors import RaysweepError
-    from raysweep.results import writer
+    from raysweep.results import study_records, writer
 
     runs = {"final": [finished("1", "emo", 0), finished("2", "emo", 1), finished("3", "plm", 0)], "search": []}
-    monkeypatch.setattr(writer, "load_trials", lambda path: runs[path.rsplit("/", 1)[1]])
+    monkeypatch.setattr(study_records, "load_trials", lambda path: runs[path.rsplit("/", 1)[1]])
     writer.write_results(str(tmp_path / "st" / "s"), tmp_path / "results", "s", RetrofitConfig(), "dev_ami")
     board = tmp_path / "results" / "s" / "leaderboard.csv"
     before = board.read_text()
