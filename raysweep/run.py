@@ -93,6 +93,25 @@ def preflight_study(space, data_dir: str | None) -> None:
     load_tasks(tasks, data_dir)
 
 
+def dry_run(space, cluster: dict[str, float], node_cpus: float, paths, problem: RaysweepError | None) -> int:
+    """``--dry-run``: the space, the resource plan on this cluster, the study's cost on GPUs
+    (``tune.cost``); then what would stop a real run here, as the one error line (exit 2)."""
+    from raysweep.tune.cost import plan_cost
+    from raysweep.tune.resources import plan_resources
+
+    print(space.describe())
+    try:
+        plan = plan_resources(space.base, cluster, space.study.max_concurrent_trials, node_cpus=node_cpus or None)
+        print(plan.describe())
+    except RaysweepError as err:
+        problem = problem or err
+    print(f"study {paths.name}: storage {paths.root}, results {paths.results}")
+    print(plan_cost(space))
+    if problem is not None:
+        raise problem
+    return 0
+
+
 def pick_name(args: argparse.Namespace, space, storage: str) -> str:
     from raysweep.tune.study import stamp
 
@@ -155,7 +174,13 @@ def main(argv: list[str] | None = None) -> int:
     storage = absolute_storage(check_path(args.storage, "--storage (or $RAYSWEEP_STORAGE)"))
     results_dir = Path(check_path(args.results_dir, "--results-dir")).expanduser().resolve()
     check_writable_parent(results_dir, "--results-dir")
-    preflight_study(space, data_dir)
+    problem: RaysweepError | None = None
+    try:
+        preflight_study(space, data_dir)
+    except RaysweepError as err:  # a dry run still prints the plan and its cost, then the problem
+        if not args.dry_run:
+            raise
+        problem = err
     name = pick_name(args, space, storage)
 
     from raysweep.tune.study import StudyPaths
@@ -172,13 +197,13 @@ def main(argv: list[str] | None = None) -> int:
         # logs unless --verbose; a trial that fails still says why on the console (ConsoleReporter)
         cluster = connect(args.address, log_to_driver=args.verbose > 0)
         node_cpus = largest_node_cpus()
-    plan = plan_resources(space.base, cluster, space.study.max_concurrent_trials, node_cpus=node_cpus or None)
     paths = StudyPaths(name=name, storage=storage, results=results_dir)
+    if args.dry_run:  # the plan and its cost even where this machine could not run it (a laptop, no hub)
+        return dry_run(space, cluster, node_cpus, paths, problem)
+    plan = plan_resources(space.base, cluster, space.study.max_concurrent_trials, node_cpus=node_cpus or None)
     print(space.describe())
     print(plan.describe())
     print(f"study {name}: storage {paths.root}, results {results_dir}")
-    if args.dry_run:
-        return 0
 
     import ray
 
