@@ -8,6 +8,7 @@ are checked on another machine."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -56,14 +57,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def rebuild_from_records(folder: Path, args: argparse.Namespace) -> int:
-    """The tables of the study whose export is ``folder`` (``results/NAME/records``): its name is the
-    folder above, its space that folder's ``space.yaml`` unless ``--space`` names one."""
+    """The tables of the study whose export is ``folder`` (``results/NAME/records``): its name is the one
+    its ``study.json`` records (else the folder above's), its space that folder's ``space.yaml`` unless
+    ``--space`` names one."""
     from raysweep.results.study_records import from_export
     from raysweep.results.writer import write_results
     from raysweep.tune.space import load_space
 
     study_dir = folder.resolve().parent
-    name = check_name(args.name or study_dir.name)
+    try:  # the study's own name (its tables carry it), else the folder's
+        recorded = json.loads((study_dir / "study.json").read_text(encoding="utf-8")).get("study")
+    except (OSError, ValueError, AttributeError):
+        recorded = None
+    name = check_name(args.name or recorded or study_dir.name)
     space_path = args.space or str(study_dir / "space.yaml")
     if args.space is None and not Path(space_path).is_file():
         raise RaysweepError(f"{space_path} is missing, so the study's space is unknown; pass --space")

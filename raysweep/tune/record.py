@@ -56,7 +56,7 @@ def write_provenance(study_dir: Path, space_dict: dict[str, Any], argv: list[str
     from raysweep.storage import portable
 
     study_dir.mkdir(parents=True, exist_ok=True)
-    command = "python -m raysweep.run " + shlex.join(argv) + "\n"
+    command = "python -m raysweep.run " + shlex.join(portable(list(argv))) + "\n"
     previous = (study_dir / "command.txt").read_text() if resume and (study_dir / "command.txt").is_file() else ""
     atomic.write_text(study_dir / "command.txt", previous + command)
     if not resume or not (study_dir / "space.yaml").is_file():

@@ -135,7 +135,7 @@ def test_committed_tables_rebuild_byte_for_byte_from_the_records(study: Path, tm
     from raysweep.results.__main__ import main
 
     assert main(["--records", str(study / "records"), "--results-dir", str(tmp_path)]) == 0
-    rebuilt = tmp_path / study.name
+    rebuilt = tmp_path / json.loads((study / "study.json").read_text())["study"]
     for table in ("leaderboard.csv", "trials.csv", "comparison.md", "comparisons.csv"):
         if (study / table).is_file():
             assert (rebuilt / table).read_bytes() == (study / table).read_bytes(), table
