@@ -10,7 +10,8 @@ study's ``study.json``, all measured in that one run:
   start-up and teardown, embedding, metrics, idle: they add up to wall × cores);
 * each phase's Train runs' samples/s inside their steps as a ratio to the plain loop's, measured at the
   study's start on this machine with the study's model and batch (``raysweep.train.plain_loop``);
-* the median start to first step of a Train run, split into Ray Train's part and raysweep's loop;
+* the median start to first step of a Train run, split into Ray Train's part, the model's transformers
+  imports in the loop and the rest of raysweep's loop;
 * evaluation seconds per final model, by method.
 
 The table goes to ``bench/results/study_goodput.json`` (atomically), with the machine::
@@ -86,7 +87,8 @@ def table(study: dict[str, Any]) -> str:
         if split:
             lines.append(
                 f"{phase} start to first step: median {split['total']:.2f} s = Ray Train {split['ray']:.2f} s "
-                f"+ raysweep's loop {split['raysweep']:.2f} s"
+                + (f"+ model imports {split['model_imports']:.2f} s " if "model_imports" in split else "")
+                + f"+ raysweep's loop {split['raysweep']:.2f} s"
             )
     for method, row in (study.get("final_phases") or {}).items():
         runs = max(row["runs"], 1)

@@ -91,6 +91,25 @@ def check_model_exists(name: str) -> str:
     return resolved
 
 
+def import_model_code(name: str) -> float:
+    """Import the modelling code of model ``name`` (its ``AutoModel`` class's module and what that pulls
+    in: for BERT-likes transformers' masking utilities import ``torch._dynamo`` and sympy, about 2.5 s
+    in a fresh process on 2 cores) without loading any weight; returns the seconds it took. A fresh Ray
+    Train worker pays this on its first model; timing it apart keeps it out of raysweep's own start-up
+    figure. A model that cannot be resolved is left to :func:`load_encoder` to report (0 s here)."""
+    import time
+
+    started = time.perf_counter()
+    try:
+        from transformers import AutoConfig
+        from transformers.models.auto.modeling_auto import MODEL_MAPPING
+
+        MODEL_MAPPING[type(AutoConfig.from_pretrained(resolve_model_name(name)))]
+    except Exception:  # the load itself names the problem
+        return 0.0
+    return time.perf_counter() - started
+
+
 def load_encoder(name: str, attn_implementation: str = "sdpa") -> nn.Module:
     """The bare encoder (``AutoModel``) in fp32, without any pooler the checkpoint may carry."""
     from transformers import AutoModel

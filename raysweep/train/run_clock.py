@@ -13,7 +13,10 @@ Every report of ``train.worker`` carries the run's cumulative counters:
   the model load and the data fetch; of which ``time_startup_loop_s`` is raysweep's part, from the
   worker entering the training loop to its first step (the data fetch from the object store, the model
   load, the DDP wrapper), the rest being Ray Train's (controller, worker group, process group, and the
-  workers' imports of torch and raysweep when the loop function is unpickled).
+  workers' imports of torch and raysweep when the loop function is unpickled); and of the loop's part,
+  ``time_startup_imports_s`` went into importing the model's code (``models.encoder.import_model_code``:
+  transformers' modelling modules and what they import, paid once by each fresh worker process), the
+  rest is raysweep's own work.
 
 A run resumed from a checkpoint continues the counters that checkpoint recorded, and adds its own
 start-up; the work lost after that checkpoint is not counted anywhere (a study's goodput shows it as
@@ -28,7 +31,9 @@ from typing import Any
 COUNTERS = ("time_steps_s", "time_dev_eval_s", "time_startup_s")
 """The counters that add up to a run's time (with its teardown)."""
 LOOP_STARTUP = "time_startup_loop_s"
-"""The part of ``time_startup_s`` inside the worker's training loop (raysweep's own)."""
+"""The part of ``time_startup_s`` inside the worker's training loop."""
+LOOP_IMPORTS = "time_startup_imports_s"
+"""The part of ``time_startup_loop_s`` spent importing the model's code (not raysweep's own work)."""
 
 
 class RunClock:
@@ -38,15 +43,21 @@ class RunClock:
         launched_at: ``time.time()`` when the trainer was built; None: no start-up is measured.
         restored: the metrics of the checkpoint the run resumes from (its counters go on from there).
         entered_at: ``time.time()`` when the worker entered the training loop (default: now).
+        imports_s: seconds of the loop's start-up spent importing the model's code.
     """
 
     def __init__(
-        self, launched_at: float | None, restored: dict[str, Any] | None = None, entered_at: float | None = None
+        self,
+        launched_at: float | None,
+        restored: dict[str, Any] | None = None,
+        entered_at: float | None = None,
+        imports_s: float = 0.0,
     ) -> None:
         restored = restored or {}
         self.launched_at = launched_at
         self.entered_at = time.time() if entered_at is None else entered_at
-        self.totals = {k: float(restored.get(k, 0.0) or 0.0) for k in (*COUNTERS, LOOP_STARTUP)}
+        self.imports_s = imports_s
+        self.totals = {k: float(restored.get(k, 0.0) or 0.0) for k in (*COUNTERS, LOOP_STARTUP, LOOP_IMPORTS)}
         self._mark = time.perf_counter()
         self._started = False
 
@@ -55,6 +66,7 @@ class RunClock:
         if not self._started:
             now = time.time()
             self.totals[LOOP_STARTUP] += max(now - self.entered_at, 0.0)
+            self.totals[LOOP_IMPORTS] += max(self.imports_s, 0.0)
             if self.launched_at is not None:
                 self.totals["time_startup_s"] += max(now - self.launched_at, 0.0)
         self._started = True

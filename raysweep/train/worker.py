@@ -31,6 +31,7 @@ from torch import nn
 
 from raysweep.config import RetrofitConfig
 from raysweep.models.checkpoint import load_metrics, load_train_state, load_weights, save_checkpoint
+from raysweep.models.encoder import import_model_code
 from raysweep.models.retrofit import RetrofitModel
 from raysweep.samplers import build_sampler
 from raysweep.train.data import threads_for
@@ -103,6 +104,7 @@ def run_training(
     carries the run's time counters (``train.run_clock``; start-up from ``launched_at``, raysweep's part
     of it from ``entered_at``, default now)."""
     entered_at = time.time() if entered_at is None else entered_at
+    imports_s = import_model_code(cfg.model.name)  # timed apart: transformers' modules, not raysweep's work
     data = session.get_data(data)
     rank, world, device = session.rank, session.world, session.device
     torch.set_num_threads(cfg.train.torch_threads or threads_for(cfg.train.cpus_per_worker))
@@ -122,7 +124,7 @@ def run_training(
             load_weights(folder, model)
             state = load_train_state(folder)
             restored = load_metrics(folder)
-    clock = RunClock(launched_at, restored, entered_at)
+    clock = RunClock(launched_at, restored, entered_at, imports_s)
     step = int(state["step"])
     torch.manual_seed(cfg.train.seed * 1000 + rank + step)  # dropout streams differ by rank
     model = session.prepare_model(model)

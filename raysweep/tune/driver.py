@@ -18,7 +18,7 @@ from raysweep.evaluation.settings import EvaluationSettings
 from raysweep.methods.method import RunContext
 from raysweep.methods.registry import parse_method
 from raysweep.methods.run_spec import RunSpec
-from raysweep.train.run_clock import COUNTERS, LOOP_STARTUP
+from raysweep.train.run_clock import COUNTERS, LOOP_IMPORTS, LOOP_STARTUP
 from raysweep.tune.space import DATA_KEYS, apply_params
 
 WORST = {"dev_p_at_1": 0.0, "dev_ami": -1.0, "dev_map_at_r": 0.0, "dev_mrr": 0.0, "dev_delta_emb": 2.0}
@@ -131,8 +131,9 @@ def run_record(model_dir: Path, run_s: float | None = None) -> dict[str, float]:
         out["train_samples"] = float(step * batch)
     counted = {k: float(metrics[k]) for k in COUNTERS if isinstance(metrics.get(k), (int, float))}
     out.update(counted)
-    if isinstance(metrics.get(LOOP_STARTUP), (int, float)):  # raysweep's part of the start-up
-        out[LOOP_STARTUP] = float(metrics[LOOP_STARTUP])
+    for key in (LOOP_STARTUP, LOOP_IMPORTS):  # the loop's part of the start-up, and its model imports
+        if isinstance(metrics.get(key), (int, float)):
+            out[key] = float(metrics[key])
     if run_s is not None and counted:
         out["time_teardown_s"] = max(run_s - sum(counted.values()), 0.0)
     return out

@@ -53,3 +53,19 @@ def test_retrofit_model_and_frozen_copy(tiny_model: str) -> None:
         for p in model.encoder.parameters():  # the copy is independent of later updates
             p.add_(0.1 * torch.randn_like(p))
     assert not torch.allclose(frozen(ids, mask), model.encoder(ids, mask))
+
+
+def test_model_code_is_imported_apart_from_any_weight_and_a_bad_name_is_left_to_the_load(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from raysweep.models.encoder import import_model_code
+
+    # in a fresh interpreter the model's modelling module is not imported until asked for
+    code = (
+        "import sys; from raysweep.models.encoder import import_model_code; "
+        "assert 'transformers.models.bert.modeling_bert' not in sys.modules; s = import_model_code('minilm'); "
+        "assert 'transformers.models.bert.modeling_bert' in sys.modules and s > 0, s"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+    assert import_model_code(str(tmp_path / "no-such-model")) == 0.0

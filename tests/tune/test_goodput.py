@@ -71,13 +71,16 @@ def test_study_goodput_gives_every_phase_and_the_whole() -> None:
 def test_goodput_of_trials_reads_the_records_and_splits_the_start_up() -> None:
     from raysweep.tune.goodput import goodput_of_trials
 
-    def trial(samples: float, steps: float, startup: float, loop: float) -> dict:
+    def trial(samples: float, steps: float, startup: float, loop: float, imports: float) -> dict:
         result = {"train_samples": samples, "time_steps_s": steps, "time_startup_s": startup}
-        return {"result": {**result, "time_startup_loop_s": loop}}
+        return {"result": {**result, "time_startup_loop_s": loop, "time_startup_imports_s": imports}}
 
-    search = [trial(1000, 10.0, 8.0, 2.0), trial(500, 10.0, 6.0, 1.0), trial(900, 10.0, 7.0, 1.5)]
+    search = [trial(1000, 10.0, 8.0, 2.0, 1.5), trial(500, 10.0, 6.0, 1.0, 0.9), trial(900, 10.0, 7.0, 1.5, 1.2)]
     out = goodput_of_trials({"prepare": ([], 5.0), "search": (search, 60.0)}, {"samples_per_s": 100.0}, 2, 2)
     assert out["search"]["samples"] == 2400 and out["prepare"]["goodput"] == 0.0
     assert out["run_vs_plain"]["search"] == {"runs": 3, "median": 0.9, "min": 0.5, "max": 1.0}
-    assert out["startup"]["search"] == {"runs": 3, "total": 7.0, "raysweep": 1.5, "ray": 5.5}
+    # the loop's start-up (2.0, 1.0, 1.5 s) less its model imports (1.5, 0.9, 1.2 s): raysweep's own
+    split = {"runs": 3, "total": 7.0, "raysweep": 0.3, "model_imports": 1.2, "ray": 5.5}
+    assert out["startup"]["search"] == pytest.approx(split)
     assert "median 0.90x (0.50-1.00, 3 runs)" in describe(out) and "Ray Train 5.5 s" in describe(out)
+    assert "transformers imports 1.2 s, raysweep's own 0.3 s" in describe(out)
