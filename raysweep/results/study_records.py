@@ -25,9 +25,9 @@ from raysweep.storage import portable
 RECORDS = "records"
 PLM_DEV = "plm_dev.json"
 EVALUATION_FILES = ("evaluation.json", "evaluation.npz")
-RUN_PATH_KEYS = ("model_dir",)
-"""Result keys that name where a run wrote its model: dropped in the export (the tables then find the
-run's evaluation under ``models/<RunSpec.folder>``)."""
+RUN_PATH_KEYS = ("model_dir", "checkpoint_path", "checkpoint_dir_name", "hostname", "node_ip", "pid")
+"""Result keys that name where and on which machine a run wrote its model and checkpoints: dropped in
+the export (no table reads them; the tables find a run's evaluation under ``models/<RunSpec.folder>``)."""
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,7 @@ def estimate(space: Any, specs: list[dict[str, Any]], search_steps_total: int, f
     """The cost lines of ``space`` (a ``SearchSpace``) whose final runs are ``specs``
     (``tune.study.final_specs``); the search trains ``search_steps_total`` steps in all, ``full_steps``
     in a trial that runs to full fidelity."""
-    from raysweep.methods.registry import parse_method
+    from raysweep.methods.registry import PROPOSED, parse_method
     from raysweep.methods.run_spec import RunSpec
 
     base, s, ev = space.base, space.study, space.evaluation
@@ -193,7 +193,8 @@ def estimate(space: Any, specs: list[dict[str, Any]], search_steps_total: int, f
         chosen = parse_method(spec.method)
         passes = 0.0
         if chosen.method.objective is not None:
-            passes = vsp_pass if chosen.method.name == "emo" else 2.0 if chosen.method.name == "mtl" else 1.0
+            # Emo: its VSP pass; a method trained jointly with a task (MTL): a task batch too
+            passes = vsp_pass if chosen.method.name == PROPOSED else 2.0 if chosen.method.arg == "task" else 1.0
         train = trained(full_steps, token, passes) if passes else 0.0
         evaluation = eval_texts * seq * token / 3 + finetune_rows * ev.finetune_epochs * seq * token
         finals.append(Run(spec.folder, train + evaluation))

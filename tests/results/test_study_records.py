@@ -38,6 +38,7 @@ def final_run(models: Path, method: str, config_id: str, seed: int, rate: float)
         "dev_ami": 0.2,
         "time_total_s": 20.0,
         "model_dir": str(folder),
+        "hostname": "node-1",
     }
     return {"trial_id": spec.folder, "status": "TERMINATED", "config": {"spec": spec.to_dict()}, "result": result}
 
@@ -94,7 +95,7 @@ def test_the_export_holds_no_weights_and_no_absolute_path(study: Path) -> None:
         if path.suffix == ".json":
             assert root not in path.read_text(), path
     finals = json.loads((export / "final.json").read_text())
-    assert all("model_dir" not in t["result"] for t in finals)
+    assert all("model_dir" not in t["result"] and "hostname" not in t["result"] for t in finals)
 
 
 def test_the_results_cli_rebuilds_from_records(study: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
