@@ -58,6 +58,7 @@ def write_results(
     not turn good tables into empty ones).
     """
     study_dir = results_dir / name
+    from_store = records is None
     if records is None:
         records = from_storage(study_root, study_dir)
     search, finals = records.search, records.finals
@@ -116,7 +117,7 @@ def write_results(
             summary["front"] = quality
         atomic.write_text(study_dir / "study.json", json.dumps(portable(summary), indent=2, default=str))
         written[f"{name}/study"] = study_dir / "study.json"
-        if records.models_dir != study_dir / RECORDS / "models":
+        if from_store:  # a rebuild from an export has nothing new to export
             written[f"{name}/records"] = export(records, study_dir / RECORDS)
     return written
 

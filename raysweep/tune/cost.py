@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -79,14 +78,6 @@ def flops_per_token(shape: tuple[int, int, int], seq: int) -> float:
     return 6.0 * params + 12.0 * layers * hidden * seq
 
 
-@dataclass(frozen=True)
-class Run:
-    """One Train run of the plan: its label and its work in FLOPs."""
-
-    label: str
-    flops: float
-
-
 def search_steps(trials: int, grace: int, full: int, factor: float) -> int:
     """Steps the whole search trains: all ``trials`` to the first rung (``grace`` steps), ``1 / factor``
     of them on to each next rung, full fidelity ``full`` steps."""
@@ -128,24 +119,29 @@ def _hours(seconds: float) -> str:
     return f"{seconds / 3600:,.1f} h" if seconds >= 3600 else f"{seconds / 60:,.0f} min"
 
 
-def describe_runs(search: list[Run], full_trial: Run, finals: list[Run], tflops: float, source: str) -> str:
-    """The printed estimate: work, GPU-hours and wall time for each of :data:`GPU_COUNTS`; every run also
-    pays :data:`STARTUP_S` to start."""
+def describe_runs(
+    search_flops: float, trials: int, full_trial_flops: float, finals: list[float], tflops: float, source: str
+) -> str:
+    """The printed estimate of a search of ``trials`` trials and the final runs' FLOPs ``finals``: work,
+    GPU-hours and wall time for each of :data:`GPU_COUNTS`; every run also pays :data:`STARTUP_S`."""
     rate = tflops * 1e12
-
-    def seconds(run: Run) -> float:
-        return run.flops / rate + STARTUP_S
-
-    search_s, finals_s = sum(map(seconds, search)), sum(map(seconds, finals))
+    search_s = search_flops / rate + trials * STARTUP_S
+    final_s = [flops / rate + STARTUP_S for flops in finals]
     lines = [
-        f"cost    search {_flops(sum(r.flops for r in search))} in {len(search)} trials, finals "
-        f"{_flops(sum(r.flops for r in finals))} in {len(finals)} runs: {(search_s + finals_s) / 3600:,.2f} GPU-hours "
+        f"cost    search {_flops(search_flops)} in {trials} trials, finals {_flops(sum(finals))} in {len(finals)} "
+        f"runs: {(search_s + sum(final_s)) / 3600:,.2f} GPU-hours "
         f"at {tflops:,.0f} TFLOP/s per GPU ({source}; {STARTUP_S:.0f} s start-up per run)"
     ]
     for gpus in GPU_COUNTS:
-        wall = max(search_s / gpus, seconds(full_trial)) + makespan([seconds(r) for r in finals], gpus)
+        wall = max(search_s / gpus, full_trial_flops / rate + STARTUP_S) + makespan(final_s, gpus)
         lines.append(f"        on {gpus:>2} GPU(s): about {_hours(wall)} of wall time")
     return "\n".join(lines)
+
+
+def searched_models(space: Any) -> list[str]:
+    """The model names a space's search samples (``model.name``'s values), else its base model."""
+    names = space.search.get("model.name")
+    return sorted({str(v) for v in names.points()}) if names is not None else [space.base.model.name]
 
 
 def estimate(space: Any, specs: list[dict[str, Any]], search_steps_total: int, full_steps: int) -> str:
@@ -167,8 +163,7 @@ def estimate(space: Any, specs: list[dict[str, Any]], search_steps_total: int, f
             shape = MODEL_SHAPES["bert-base-uncased"]
         return flops_per_token(shape, seq)
 
-    names = space.search.get("model.name")
-    searched = sorted({str(v) for v in names.points()}) if names is not None else [base.model.name]
+    searched = searched_models(space)
     mean_token = sum(per_token(m) for m in searched) / len(searched)
     vsp_pass = 2.0 if base.loss.vsp_dropout == "pass" else 1.0
     eval_every = base.train.eval_every or full_steps
@@ -178,15 +173,11 @@ def estimate(space: Any, specs: list[dict[str, Any]], search_steps_total: int, f
     def trained(steps: int, token: float, passes: float) -> float:
         return steps * batch * seq * token * passes + (steps // eval_every) * dev_texts * seq * token / 3
 
-    trials = max(s.num_samples, 1)
-    per_trial = trained(search_steps_total, mean_token, vsp_pass) / trials
-    search = [Run(f"trial{i}", per_trial) for i in range(trials)]
-    full_trial = Run("full", trained(full_steps, mean_token, vsp_pass))
     cap = ev.limit or 10**9
     eval_texts = sum(min(EVAL_TEXTS.get(t, 0), cap) for t in ev.tasks) + ev.drift_n
     tuned = (ev.finetune_tasks or ev.downstream) if "finetune" in ev.protocols else []
     finetune_rows = sum(min(FINETUNE_ROWS.get(t, 0), ev.finetune_train_limit or cap) for t in tuned)
-    finals: list[Run] = []
+    finals: list[float] = []
     for raw in specs:
         spec = RunSpec.from_dict(raw)
         token = per_token(str(spec.params.get("model.name", base.model.name)))
@@ -197,9 +188,10 @@ def estimate(space: Any, specs: list[dict[str, Any]], search_steps_total: int, f
             passes = vsp_pass if chosen.method.name == PROPOSED else 2.0 if chosen.method.arg == "task" else 1.0
         train = trained(full_steps, token, passes) if passes else 0.0
         evaluation = eval_texts * seq * token / 3 + finetune_rows * ev.finetune_epochs * seq * token
-        finals.append(Run(spec.folder, train + evaluation))
+        finals.append(train + evaluation)
     tflops, source = throughput_tflops()
-    text = describe_runs(search, full_trial, finals, tflops, source)
+    search = trained(search_steps_total, mean_token, vsp_pass)
+    text = describe_runs(search, s.num_samples, trained(full_steps, mean_token, vsp_pass), finals, tflops, source)
     if unknown:
         text += f"\n        (shape of {', '.join(sorted(unknown))} unknown here: priced as bert-base)"
     return text
@@ -210,14 +202,13 @@ def plan_cost(space: Any) -> str:
     matched rule, per searched model name) stand in for the search's, each trial trains the space's
     full fidelity (``train.max_steps``, else its epochs over ``data.train_limit`` or all single-label
     GoEmotions rows)."""
-    from raysweep.tune.schedulers.fidelity import training_length
+    from raysweep.tune.schedulers.fidelity import SearchFidelity, training_length
     from raysweep.tune.study import final_specs
 
     s, base = space.study, space.base
     rows = base.data.train_limit or GOEMOTIONS_TRAIN
     full, eval_every = training_length(base, rows)
-    names = space.search.get("model.name")
-    models = [str(v) for v in names.points()] if names is not None else [base.model.name]
+    models = searched_models(space)
     per_model = (s.pareto_picks if s.multi_objective else 1) + len(s.matched_picks or [])
     picks = [{"model.name": m} for m in models for _ in range(per_model)]
     specs = final_specs(space, picks)
@@ -225,6 +216,6 @@ def plan_cost(space: Any) -> str:
     if space.scheduler_kind() == "fifo":
         steps = trials * full
     else:
-        grace = max(1, min(s.asha_grace_period * eval_every, full))
+        grace = SearchFidelity(steps=full, eval_every=eval_every).grace_period(s.asha_grace_period)
         steps = search_steps(trials, grace, full, s.asha_reduction_factor)
     return estimate(space, specs, steps, full)
