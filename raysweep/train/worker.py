@@ -32,6 +32,7 @@ from torch import nn
 from raysweep.config import RetrofitConfig
 from raysweep.models.checkpoint import load_metrics, load_train_state, load_weights, save_checkpoint
 from raysweep.models.encoder import import_model_code
+from raysweep.models.length_chunks import resolve_chunks
 from raysweep.models.retrofit import RetrofitModel
 from raysweep.samplers import build_sampler
 from raysweep.train.data import threads_for
@@ -115,6 +116,7 @@ def run_training(
     objective = build_objective(cfg, data)
     torch.manual_seed(cfg.train.seed)  # the same initial head on every rank
     model = RetrofitModel.from_config(cfg.model, attn, head=objective.build_head)
+    model.encoder.chunks = resolve_chunks(cfg.train.length_chunks, device)
     objective.setup(model, ctx)  # the frozen original is copied before any checkpoint is loaded
 
     state: dict[str, Any] = {"step": 0}
@@ -153,7 +155,7 @@ def run_training(
         resumed = f", resuming at step {step}" if step else ""
         print(
             f"[raysweep] {cfg.loss.objective}: {world} worker(s) on {device.type}, {precision}, "
-            f"attention={attn}; {total} steps ({spe}/epoch){resumed}",
+            f"attention={attn}, {inner.encoder.chunks} length group(s) per batch; {total} steps ({spe}/epoch){resumed}",
             flush=True,
         )
     clock.start_steps()

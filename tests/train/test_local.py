@@ -98,3 +98,11 @@ def test_prepared_data_is_reused_and_checkpoints_kept_when_asked(tiny_bert: str,
     # the run's time counters go on from its checkpoint's, and its samples count every step
     assert [h["train_samples"] for h in (*history, *resumed)] == [24.0, 48.0, 72.0]
     assert resumed[0]["time_steps_s"] > history[-1]["time_steps_s"] > history[0]["time_steps_s"] > 0
+
+
+def test_length_groups_train_the_same_run_as_padded_batches(tiny_bert: str, tiny_data_dir: Path) -> None:
+    # no dropout (vsp_dropout off), so the groups' forward is the padded batch's function: same steps, same end
+    base = tiny(tiny_bert, tiny_data_dir).replace(loss={"vsp_dropout": "off"})
+    padded, grouped = (train_locally(base.replace(train={"length_chunks": k}), steps=4)[-1] for k in (1, 4))
+    for key in ("train_loss", "train_vsp", "dev_p_at_1", "dev_map_at_r", "dev_ami"):
+        assert grouped[key] == pytest.approx(padded[key], rel=1e-3, abs=1e-4), key

@@ -25,10 +25,13 @@ def config(model: str, data_dir: Path, pooling: str) -> RetrofitConfig:
     ).validate()
 
 
+@pytest.mark.parametrize("chunks", [1, 2])
 @pytest.mark.parametrize("pooling", ["cls", "mean"])
-def test_the_plain_loop_pools_like_raysweeps_encoder(tiny_bert: str, tiny_data_dir: Path, pooling: str) -> None:
+def test_the_plain_loop_pools_like_raysweeps_encoder(
+    tiny_bert: str, tiny_data_dir: Path, pooling: str, chunks: int
+) -> None:
     data = prepare_training_data(config(tiny_bert, tiny_data_dir, pooling))
-    loop = PlainStep(tiny_bert, data, precision="fp32", attn="sdpa", fused=False, pooling=pooling)
+    loop = PlainStep(tiny_bert, data, precision="fp32", attn="sdpa", fused=False, pooling=pooling, chunks=chunks)
     idx = np.arange(8)
     width = int(data.train_tokens.lengths[idx].max())
     ids = torch.from_numpy(data.train_tokens.input_ids[idx, :width].astype(np.int64))
@@ -58,6 +61,7 @@ def test_rate_is_for_the_studys_batch_and_precision(tiny_bert: str, tiny_data_di
     )
     assert rate["batch"] == 12 and rate["steps"] == 3 and rate["precision"] == "fp32"
     assert rate["samples_per_s"] > 0 and rate["threads"] == torch.get_num_threads()
+    assert rate["length_chunks"] == 4  # train.length_chunks auto on CPU, as the study's runs
     assert rate["vsp_pass"]  # the default VSP (loss.vsp_dropout: pass) reads a second, dropout-free forward
 
 
