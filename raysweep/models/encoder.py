@@ -155,9 +155,23 @@ class PooledEncoder(nn.Module):
     def hidden_size(self) -> int:
         return int(self.encoder.config.hidden_size)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return chunked_forward(self._pooled, input_ids, attention_mask, self.chunks)
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_embeddings: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The pooled embeddings of a batch. ``token_embeddings``: :meth:`token_embeddings` of ``input_ids``
+        already looked up (two passes over one batch then share one lookup, so one dense embedding
+        gradient); in length groups they are looked up once for all groups, for the same reason."""
+        if token_embeddings is None and self.chunks > 1:
+            token_embeddings = self.token_embeddings(input_ids)
+        inputs = input_ids if token_embeddings is None else token_embeddings
+        return chunked_forward(self._pooled, inputs, attention_mask, self.chunks)
 
-    def _pooled(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        out = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
+    def token_embeddings(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """The encoder's word-embedding rows of ``input_ids`` (before positions, layer norm and dropout)."""
+        return self.encoder.get_input_embeddings()(input_ids)
+
+    def _pooled(self, inputs: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Pooled states of token ids, or of token embeddings (float ``inputs``: a length group's rows)."""
+        given = {"inputs_embeds": inputs} if inputs.is_floating_point() else {"input_ids": inputs}
+        out = self.encoder(**given, attention_mask=attention_mask)
         return pool(out.last_hidden_state, attention_mask, self.pooling)

@@ -11,10 +11,13 @@ attention mask hides padding, the pooling skips it), so the rows come back in th
 the loss and gradients are those of the padded batch, up to float rounding; dropout draws differ but
 follow the same distribution. It is one ``forward`` call, so DDP sees one forward per backward.
 
-Measured on the 2-core Xeon (no AMX, fp32, MiniLM mean pooling, batch 64, forward + backward): 1 / 2 /
-4 / 8 chunks at 43-46 / 64-75 / 70-80 / 60-72 samples/s. Small groups lose matmul efficiency, so
-``auto`` takes 4 on CPU; on a GPU, where a batch of 64 short texts is far from filling the device and
-every group is another round of kernel launches, it takes 1 (unmeasured there). Written by hand:
+Measured on the 2-core Xeon (no AMX, fp32, MiniLM mean pooling, max length 64; the plain loop's whole
+step with AdamW, interleaved rounds): 4 groups ran a batch of 64 at 1.55x the padded batch (1.59x with
+Emo's dropout-free VSP pass) and a batch of 32 at 1.18x (1.25x); 2, 4 and 8 groups were within noise
+of each other at batch 32, 16 groups slower at 64. So ``auto`` takes 4 on CPU; on a GPU, where a batch
+of 64 short texts is far from filling the device and every group is another round of kernel launches,
+it takes 1 (unmeasured there). The token embeddings are looked up once for the whole batch and sliced
+per group (see :func:`chunked_forward`). Written by hand:
 transformers' padding-free path needs flash-attention's variable-length kernels (a CUDA package) and
 position ids that BERT-likes do not take, and torch's nested tensors do not run through their layers.
 """
@@ -58,18 +61,23 @@ def length_groups(attention_mask: torch.Tensor, chunks: int) -> list[tuple[torch
 
 def chunked_forward(
     fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    input_ids: torch.Tensor,
+    inputs: torch.Tensor,
     attention_mask: torch.Tensor,
     chunks: int,
 ) -> torch.Tensor:
-    """``fn(input_ids, attention_mask) -> (rows, ...)`` over the batch in length-sorted groups trimmed to
-    their own width (:func:`length_groups`), the rows put back in their original order."""
-    if chunks <= 1:
-        return fn(input_ids, attention_mask)
-    groups = length_groups(attention_mask, chunks)
-    if len(groups) == 1 and groups[0][1] == attention_mask.shape[1]:
-        return fn(input_ids, attention_mask)
-    parts = [fn(input_ids[idx, :width], attention_mask[idx, :width]) for idx, width in groups]
+    """``fn(inputs, attention_mask) -> (rows, ...)`` over the batch in length-sorted groups trimmed to
+    their own width (:func:`length_groups`), the rows put back in their original order. ``inputs`` are
+    token ids ``(rows, width)`` or token embeddings ``(rows, width, hidden)``.
+
+    Give the embeddings, looked up once for the whole batch, where ``fn`` would otherwise look them up
+    per group: a token embedding's backward writes a dense vocabulary-sized gradient (30,522 x 384 floats
+    for MiniLM), and once per group that cost 75 ms of a 600 ms step (4 groups, batch 32, 2 cores), as
+    much as the groups saved in the backward.
+    """
+    groups = length_groups(attention_mask, chunks) if chunks > 1 else []
+    if len(groups) <= 1 and (not groups or groups[0][1] == attention_mask.shape[1]):
+        return fn(inputs, attention_mask)
+    parts = [fn(inputs[idx, :width], attention_mask[idx, :width]) for idx, width in groups]
     order = torch.cat([idx for idx, _ in groups])
     inverse = torch.empty_like(order)
     inverse[order] = torch.arange(len(order), device=order.device)

@@ -44,14 +44,16 @@ class RetrofitModel(nn.Module):
         return cls(encoder, head(encoder.hidden_size))
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        emb = self.encoder(input_ids, attention_mask)
         if self.training and self.clean_embedding and self.encoder.training:
+            tokens = self.encoder.token_embeddings(input_ids)  # one lookup for both passes: one embedding gradient
+            emb = self.encoder(input_ids, attention_mask, tokens)
             self.encoder.eval()
             try:
-                clean = self.encoder(input_ids, attention_mask)
+                clean = self.encoder(input_ids, attention_mask, tokens)
             finally:
                 self.encoder.train()
             return clean, self.head(emb)
+        emb = self.encoder(input_ids, attention_mask)
         return emb, self.head(emb)
 
 

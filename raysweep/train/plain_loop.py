@@ -79,12 +79,16 @@ class PlainStep:
         self.chunks = chunks
         self.phases: dict[str, float] = {"forward": 0.0, "backward": 0.0, "clip": 0.0, "optimizer": 0.0}
 
-    def pooled(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The encoder's [CLS] or masked-mean embedding of a padded batch, in ``chunks`` length groups."""
-        return chunked_forward(self._pooled, ids, mask, self.chunks)
+    def pooled(self, ids: torch.Tensor, mask: torch.Tensor, tokens: torch.Tensor | None = None) -> torch.Tensor:
+        """The encoder's [CLS] or masked-mean embedding of a padded batch, in ``chunks`` length groups;
+        ``tokens``: the batch's word embeddings already looked up (one lookup for all groups and passes)."""
+        if tokens is None and self.chunks > 1:
+            tokens = self.encoder.get_input_embeddings()(ids)
+        return chunked_forward(self._pooled, ids if tokens is None else tokens, mask, self.chunks)
 
-    def _pooled(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+    def _pooled(self, inputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        given = {"inputs_embeds": inputs} if inputs.is_floating_point() else {"input_ids": inputs}
+        hidden = self.encoder(**given, attention_mask=mask).last_hidden_state
         if self.pooling == "mean":
             weights = mask.unsqueeze(-1).to(hidden.dtype)
             return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1)
@@ -98,12 +102,13 @@ class PlainStep:
         lengths = torch.from_numpy(self.lengths[idx]).to(self.device)
         mask = (torch.arange(width, device=self.device)[None, :] < lengths[:, None]).long()
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            emb = self.pooled(ids, mask)
+            tokens = self.encoder.get_input_embeddings()(ids) if self.clean_pass else None
+            emb = self.pooled(ids, mask, tokens)
             proj = self.head(emb)
             if self.clean_pass:  # VSP's embedding without dropout, like its targets
                 self.encoder.eval()
                 try:
-                    emb = self.pooled(ids, mask)
+                    emb = self.pooled(ids, mask, tokens)
                 finally:
                     self.encoder.train()
         labels, targets = self.labels[idx].to(self.device), self.targets[idx].to(self.device)

@@ -78,3 +78,20 @@ def test_embeddings_and_gradients_match_the_padded_batch(tiny_model, pooling):
         assert len(grads) == len(padded_grads)
         for g, ref in zip(grads, padded_grads, strict=True):
             torch.testing.assert_close(g, ref, atol=1e-5, rtol=1e-3)
+
+
+def test_the_token_embeddings_are_looked_up_once_per_batch(tiny_bert):
+    from raysweep.models.heads import build_head
+    from raysweep.models.retrofit import RetrofitModel
+
+    batch = varied_batch(tiny_bert)
+    encoder = PooledEncoder(load_encoder(tiny_bert), "mean", chunks=4)
+    model = RetrofitModel(encoder, build_head("linear", encoder.hidden_size, 8)).train()
+    lookups: list[int] = []
+    encoder.encoder.get_input_embeddings().register_forward_hook(lambda m, args, out: lookups.append(len(out)))
+    model(batch["input_ids"], batch["attention_mask"])
+    assert lookups == [24]  # 4 groups: one lookup (one dense embedding gradient), not one per group
+    model.clean_embedding = True  # Emo's dropout-free VSP pass shares it too
+    lookups.clear()
+    model(batch["input_ids"], batch["attention_mask"])
+    assert lookups == [24]
