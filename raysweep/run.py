@@ -234,6 +234,7 @@ def run_study(args: argparse.Namespace, space, plan, paths, data_dir: str | None
     (with the reference embeddings computed first), then the results files and the closing summary."""
     from raysweep.results.pareto import pick_per_model
     from raysweep.results.records import load_trials
+    from raysweep.train.finished_run import ran_to_end
     from raysweep.tune.study import (
         final_specs,
         measure_plain_rate,
@@ -269,7 +270,9 @@ def run_study(args: argparse.Namespace, space, plan, paths, data_dir: str | None
     t2 = time.perf_counter()
     models = sorted({str(p.get("model.name", space.base.model.name)) for p in params})
     precompute_study_reference(space, data_dir, plan, models)
-    specs = final_specs(space, params)
+    # a pick whose trial ran to its end is one of its own final runs already (the trial's seed)
+    finished = [p["trial_id"] if p["status"] == "TERMINATED" and ran_to_end(p["result"]) else None for p in picks]
+    specs = final_specs(space, params, finished)
     run_finals(space, paths, plan, data, specs, data_dir, args.resume, verbose=args.verbose, tracking=tracking)
     timings["finals_s"] = time.perf_counter() - t2
     timings["total_s"] = time.perf_counter() - t0

@@ -23,8 +23,8 @@ SETTINGS = ("lam", "tau", "head", "sampler", "lr")
 class RunContext:
     """Everything a method's ``run`` gets: the run's config (the method's overrides applied), where
     to put the model, the Ray storage and run name for its Train runs, the study's prepared data
-    (``shared_data(cfg)``: an object ref or None when the method prepares its own), the data folder
-    and the spec's argument."""
+    (``shared_data(cfg)``: an object ref or None when the method prepares its own), the data folder,
+    the spec's argument and a finished run it may reuse."""
 
     cfg: RetrofitConfig
     out: Path
@@ -34,6 +34,10 @@ class RunContext:
     arg: str | None = None
     shared_data: Callable[[RetrofitConfig], Any] | None = None
     label: str = ""
+    reuse: str | None = None
+    """The name of a Train run under ``storage`` that may already have trained ``cfg`` to its end (the
+    picked search trial's): a method that trains ``cfg`` as it is exports that run's last checkpoint
+    when :func:`raysweep.train.finished_run.finished_checkpoint` finds it, instead of training again."""
 
 
 @dataclass(frozen=True)

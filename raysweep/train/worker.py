@@ -102,7 +102,9 @@ def run_training(
     ``data`` is a ``TrainingData`` or what ``session.get_data`` turns into one. Returns the metrics of
     every report, the last one ``diverged = 1`` with a ``failure_reason`` when the run diverged, or
     ``stopped_early = 1`` when ``early_stop`` ended it before its last step. Every evaluation's report
-    carries the run's time counters (``train.run_clock``; start-up from ``launched_at``, raysweep's part
+    carries ``steps_total`` (the run's planned steps: a run whose last report has ``step ==
+    steps_total`` or ``stopped_early`` ran to its own end, see :mod:`raysweep.train.finished_run`) and
+    the run's time counters (``train.run_clock``; start-up from ``launched_at``, raysweep's part
     of it from ``entered_at``, default now)."""
     entered_at = time.time() if entered_at is None else entered_at
     imports_s = import_model_code(cfg.model.name)  # timed apart: transformers' modules, not raysweep's work
@@ -188,6 +190,7 @@ def run_training(
                 clock.steps_done()
                 metrics: dict[str, Any] = {
                     "step": step,
+                    "steps_total": total,
                     "epoch": step / spe,
                     "diverged": 0.0,
                     "samples_per_s": window.rate(),

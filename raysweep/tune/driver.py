@@ -30,6 +30,11 @@ def data_key(cfg: RetrofitConfig) -> str:
     return json.dumps({k: raw[k.split(".")[0]][k.split(".")[1]] for k in DATA_KEYS}, sort_keys=True)
 
 
+def search_run_name(trial_id: str) -> str:
+    """The Train run of search trial ``trial_id``, under the study's storage."""
+    return f"search-{trial_id}"
+
+
 def search_trial(params: dict[str, Any], *, base: dict[str, Any], data: dict[str, Any], storage: str) -> None:
     from ray import tune
     from ray.tune.integration.ray_train import TuneReportCallback
@@ -38,7 +43,9 @@ def search_trial(params: dict[str, Any], *, base: dict[str, Any], data: dict[str
 
     trial_id = tune.get_context().get_trial_id()
     cfg = apply_params(RetrofitConfig.from_dict(base), params)
-    trainer = build_trainer(cfg, data[data_key(cfg)], f"search-{trial_id}", storage, callbacks=[TuneReportCallback()])
+    trainer = build_trainer(
+        cfg, data[data_key(cfg)], search_run_name(trial_id), storage, callbacks=[TuneReportCallback()]
+    )
     result = trainer.fit()
     if result.error is not None:
         raise result.error
@@ -81,6 +88,7 @@ def final_trial(
         arg=chosen.arg,
         shared_data=lambda c: data[data_key(c)],
         label=chosen.key,
+        reuse=None if spec.reuse is None else search_run_name(spec.reuse),
     )
     started = time.perf_counter()
     chosen.method.run(context)
@@ -114,21 +122,29 @@ def final_trial(
     )
 
 
-def run_record(model_dir: Path, run_s: float | None = None) -> dict[str, float]:
+def run_record(model_dir: Path, run_s: float | None = None) -> dict[str, Any]:
     """What the run's own record says about its training: the dev figures of its last evaluation
     (what every choice among final models uses: never a test figure), its budget, samples trained
     (steps x global batch), and its time counters (``train.run_clock``), with ``time_teardown_s`` the
     rest of ``run_s`` (the method's whole run: training, then the export); {} for a model that was
-    not trained (PLM)."""
+    not trained (PLM). A model exported from a search trial (``reused_run``) has its dev figures and
+    budget, and only the export as its time: its steps were counted in the search."""
     try:
         record = json.loads((model_dir / "raysweep.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     metrics = record.get("metrics") or {}
-    out = {k: float(v) for k, v in metrics.items() if k.startswith("dev_") and isinstance(v, (int, float))}
+    out: dict[str, Any] = {
+        k: float(v) for k, v in metrics.items() if k.startswith("dev_") and isinstance(v, (int, float))
+    }
     step, batch = metrics.get("step"), (record.get("config") or {}).get("sampler", {}).get("batch_size")
     if isinstance(step, (int, float)) and isinstance(batch, int):
         out["train_samples"] = float(step * batch)
+    if record.get("reused_run"):  # a search trial's model: its steps and time were the search's
+        out["reused_run"] = str(record["reused_run"])
+        if run_s is not None:
+            out["time_teardown_s"] = run_s  # the export
+        return out
     counted = {k: float(metrics[k]) for k in COUNTERS if isinstance(metrics.get(k), (int, float))}
     out.update(counted)
     for key in (LOOP_STARTUP, LOOP_IMPORTS):  # the loop's part of the start-up, and its model imports

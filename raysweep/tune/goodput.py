@@ -50,7 +50,8 @@ class TrainTiming:
     def from_result(cls, result: dict[str, Any], cores: float) -> TrainTiming:
         """From a trial's last reported result: the Train run's cumulative counters (``train_samples``,
         ``time_steps_s``, ``time_dev_eval_s``, ``time_startup_s``: ``train.run_clock``; a final run's
-        ``time_teardown_s``) and a final run's evaluation (``eval_*``: ``evaluation.suite.timing_of``),
+        ``time_teardown_s``; none but the export for a final run that reused a search trial's model)
+        and a final run's evaluation (``eval_*``: ``evaluation.suite.timing_of``),
         whose fine-tuning runs count as training."""
 
         def get(key: str) -> float:
@@ -59,8 +60,10 @@ class TrainTiming:
 
         finetune_parts = get("eval_finetune_time_steps_s") + get("eval_finetune_time_dev_eval_s")
         finetune_rest = get("eval_finetune_wall_s") - finetune_parts - get("eval_finetune_time_startup_s")
+        # a final run exported from a search trial (``reused_run``) trained nothing: the search counted it
+        retrofit = 0.0 if result.get("reused_run") else get("train_samples")
         return cls(
-            samples=get("train_samples") + get("eval_finetune_train_samples"),
+            samples=retrofit + get("eval_finetune_train_samples"),
             cores=cores,
             steps=get("time_steps_s") + get("eval_finetune_time_steps_s"),
             dev_eval=get("time_dev_eval_s") + get("eval_finetune_time_dev_eval_s"),

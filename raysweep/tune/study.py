@@ -294,11 +294,16 @@ TRAINING_KEYS = ("train.", "sampler.batch_size", "data.max_length")
 and batch (so every trained method gets the same budget, recorded as ``train_samples``)."""
 
 
-def final_specs(space: SearchSpace, picks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def final_specs(
+    space: SearchSpace, picks: list[dict[str, Any]], finished: list[str | None] | None = None
+) -> list[dict[str, Any]]:
     """Every final run, planned from the method records: the proposed method and every method that
     re-runs a pick (SCL) once per pick; every other baseline once per model name among the picks, with
     that model and its first pick's training settings; each with seeds 0..K-1 unless the method is
-    not seeded (PLM: once)."""
+    not seeded (PLM: once). ``finished[i]``: the search trial of pick ``i`` when it ran to its end
+    (None otherwise): a pick's runs carry it as ``reuse`` (the one of them that trains that trial's
+    very config, its seed, exports the trial's checkpoint instead)."""
+    finished = finished or [None] * len(picks)
     models: list[str] = []
     for p in picks:
         name = str(p.get("model.name", space.base.model.name))
@@ -310,7 +315,7 @@ def final_specs(space: SearchSpace, picks: list[dict[str, Any]]) -> list[dict[st
         method, key = chosen.method, chosen.key
         seeds = range(space.study.seeds if method.seeded else 1)
         if method.from_pick:
-            specs += [RunSpec(key, f"c{i}", p, s) for i, p in enumerate(picks) for s in seeds]
+            specs += [RunSpec(key, f"c{i}", p, s, finished[i]) for i, p in enumerate(picks) for s in seeds]
             continue
         for j, model in enumerate(models):
             first = next(p for p in picks if str(p.get("model.name", space.base.model.name)) == model)

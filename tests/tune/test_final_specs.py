@@ -31,6 +31,18 @@ def test_two_searched_models_each_get_their_own_baselines() -> None:
     assert len({(s["method"], s["config_id"], s["seed"]) for s in specs}) == len(specs)  # unique model folders
 
 
+def test_a_finished_pick_trial_travels_with_its_picks_runs_only() -> None:
+    space = load_space("smoke")
+    picks = [{"loss.lam": 1.0, "train.max_steps": 40}, {"loss.lam": 2.0, "train.max_steps": 40}]
+    specs = final_specs(space, picks, ["t0", None])  # pick 1's trial was stopped by ASHA
+    reuse = {(s["method"], s["config_id"], s["seed"]): s["reuse"] for s in specs}
+    assert {k: v for k, v in reuse.items() if v is not None} == {
+        ("emo", "c0", s): "t0" for s in range(space.study.seeds)
+    }
+    assert all(v is None for (m, _, _), v in reuse.items() if m != "emo")  # baselines train their own runs
+    assert final_specs(space, picks) == final_specs(space, picks, [None, None])
+
+
 def trial(tid: str, model: str, ami: float, drift: float) -> dict:
     result = {"dev_ami": ami, "dev_delta_emb": drift, "training_iteration": 3}
     return {"trial_id": tid, "status": "TERMINATED", "config": {"model.name": model}, "result": result, "error": None}

@@ -54,6 +54,9 @@ def test_from_result_reads_the_workers_counters_and_the_evaluations_timing() -> 
     assert (t.samples, t.steps, t.dev_eval, t.startup, t.embedding) == (800.0, 8.0, 2.0, 13.0, 4.0)
     assert t.teardown == pytest.approx(0.8)
     assert TrainTiming.from_result({}, cores=1).samples == 0.0
+    # a final run exported from a search trial: its budget stays, its samples were the search's
+    reused = TrainTiming.from_result({"train_samples": 480, "reused_run": "search-a", "time_teardown_s": 2.0}, cores=2)
+    assert (reused.samples, reused.steps, reused.teardown) == (0.0, 0.0, 2.0)
     assert TrainTiming.from_result({"time_steps_s": float("nan")}, cores=1).steps == 0.0
 
 

@@ -76,6 +76,27 @@ def test_study_end_to_end(ray_local, tiny_bert: str, tiny_tasks_dir: Path, tmp_p
     assert (results / "best_model" / "config.json").is_file()
     study = json.loads((results / "tiny-e2e" / "study.json").read_text())
     assert study["search_trials"] == 3 and study["final_runs"] == 2 * 4 + 1
+    # Emo's seed-0 run is its pick's search trial when that trial ran to its end (same config and seed):
+    # exported, not trained again, with the trial's own dev figures
+    from raysweep.results.records import load_trials
+    from raysweep.train.finished_run import ran_to_end
+
+    search = {t["trial_id"]: t for t in load_trials(str(tmp_path / "st" / "tiny-e2e" / "search"))}
+    (picked,) = study["picked_trials"]
+    emo0 = next(
+        t
+        for t in load_trials(str(tmp_path / "st" / "tiny-e2e" / "final"))
+        if t["config"]["spec"]["method"] == "emo" and t["config"]["spec"]["seed"] == 0
+    )
+    if ran_to_end(search[picked]["result"]):
+        assert emo0["result"]["reused_run"] == f"search-{picked}"
+        assert emo0["result"]["dev_p_at_1"] == pytest.approx(search[picked]["result"]["dev_p_at_1"], abs=1e-9)
+        assert not any(
+            p.name.startswith("final-") and p.name.endswith(emo0["trial_id"])
+            for p in (tmp_path / "st" / "tiny-e2e").iterdir()
+        )
+    else:
+        assert "reused_run" not in emo0["result"]
     before = (results / "leaderboard.csv").read_bytes()
 
     # the results module rebuilds the same tables from the storage alone
