@@ -74,7 +74,8 @@ def plan_resources(
     runs as one worker holding their CPUs together, unless ``train.cpu_workers`` is ``as_written``:
     measured on a 2-core node (MiniLM, batch 32, ``bench/study_goodput.py``), 2 DDP workers of one thread
     each trained at 0.40x the plain loop's samples/s inside their steps, one worker of two threads at
-    MERGED_RATIO; the gradient all-reduce between processes of one node is pure overhead there. Ray
+    0.55-0.61x (``bench/results/study_goodput.json``, ``run_vs_plain``; ``bench/trial_overhead.py`` runs
+    both side by side); the gradient all-reduce between processes of one node is pure overhead there. Ray
     Train still runs every run (one worker), so the multi-GPU and multi-node paths are the same code."""
     cpus, gpus = float(cluster.get("CPU", 0)), float(cluster.get("GPU", 0))
     grow_cpus, grow_gpus = capacity if capacity is not None else autoscaling_capacity()

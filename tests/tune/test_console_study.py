@@ -19,6 +19,8 @@ import pytest
 import task_fixtures
 from tiny_study import tiny_space
 
+from raysweep.results.records import load_trials
+
 tiny_tasks_dir = pytest.fixture(scope="session")(task_fixtures.tiny_tasks_dir)
 
 NAME = "tiny-console"
@@ -138,9 +140,15 @@ def test_the_study_records_and_prints_its_goodput(study: Study) -> None:
         assert entry["goodput"] == pytest.approx(expected, rel=1e-3)
     trials = pd.read_csv(study.results / "trials.csv")
     assert goodput["search"]["samples"] == (trials["step"] * 24).sum()  # every search step's global batch
+    # the finals' samples are those of the final runs that trained; a pick's search trial that ran to its
+    # end is its seed-0 final (reused_run), its samples counted once, in the search
+    runs = [t["result"] for t in load_trials(str(study.storage / "final"))]
+    trained = sum(r.get("train_samples", 0.0) for r in runs if not r.get("reused_run"))
+    reused = sum(r["train_samples"] for r in runs if r.get("reused_run"))
+    assert goodput["finals"]["samples"] == pytest.approx(trained)
     board = pd.read_csv(study.results / "leaderboard.csv")
-    trained = board[board["method"] != "plm"]
-    assert goodput["finals"]["samples"] == pytest.approx((trained["train_samples_mean"] * trained["n_seeds"]).sum())
+    models = board[board["method"] != "plm"]
+    assert (models["train_samples_mean"] * models["n_seeds"]).sum() == pytest.approx(trained + reused)
     assert goodput["prepare"]["samples"] == 0 and goodput["search"]["core_seconds"]["steps"] > 0
     assert goodput["finals"]["core_seconds"]["embedding"] > 0 and goodput["finals"]["core_seconds"]["metrics"] > 0
     assert goodput["search"]["core_seconds"]["startup"] > 0
