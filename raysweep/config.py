@@ -21,7 +21,7 @@ OBJECTIVES = ("supcon", "ce", "mtl")
 VSP_TARGETS = ("precomputed", "recompute")
 VSP_DROPOUT = ("off", "pass", "train")
 PRECISIONS = ("auto", "fp32", "bf16")
-CPU_WORKERS = ("merge", "as_written")
+CPU_WORKERS = ("merge", "trials", "as_written")
 ATTENTIONS = ("auto", "eager", "sdpa")
 MAX_NODE_CPUS = 1024
 """``train.cpus_per_worker`` and ``train.torch_threads`` at most: no node has more cores, more threads only
@@ -148,7 +148,10 @@ class TrainConfig:
     cpu_workers: str = one_of("merge", CPU_WORKERS, "cpu_workers")
     """CPU-only runs whose workers would all sit on one node: ``merge`` (the study's resource plan runs
     them as one worker with their CPUs together: DDP inside one CPU node only adds the gradient
-    all-reduce) or ``as_written`` (keep ``num_workers`` DDP processes, e.g. to exercise DDP)."""
+    all-reduce), ``trials`` (one worker of one worker's CPUs per run, and as many runs at once as the
+    cluster holds: a run's start-up and evaluation then overlap another's steps; same global batch) or
+    ``as_written`` (keep ``num_workers`` DDP processes, e.g. to exercise DDP). See
+    :func:`raysweep.tune.resources.plan_resources` for what each measured."""
     cpus_per_worker: float = ranged(
         1.0,
         gt=0,

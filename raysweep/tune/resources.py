@@ -28,18 +28,26 @@ class ResourcePlan:
     merged_from: int | None = None
     """The space's ``num_workers`` when the plan merged a CPU run's workers into one (see
     :func:`plan_resources`); None when it runs them as written."""
+    split_from: int | None = None
+    """The space's ``num_workers`` when the plan runs a CPU run as one worker of one worker's CPUs, more
+    runs at once in their place (``train.cpu_workers: trials``); None otherwise."""
 
     def describe(self) -> str:
         gpu = f", {self.gpus_per_worker:g} GPU" if self.gpus_per_worker else ""
-        merged = (
-            f" ({self.merged_from} CPU workers merged into one on a node: DDP inside one CPU node only adds "
-            "the gradient all-reduce; train.cpu_workers: as_written keeps them)"
-            if self.merged_from
-            else ""
-        )
+        how = ""
+        if self.merged_from:
+            how = (
+                f" ({self.merged_from} CPU workers merged into one on a node: DDP inside one CPU node only adds "
+                "the gradient all-reduce; train.cpu_workers: as_written keeps them)"
+            )
+        elif self.split_from:
+            how = (
+                f" ({self.split_from} CPU workers of a run become runs side by side, one worker each: a run's "
+                "start-up and evaluation overlap another's steps; train.cpu_workers: merge or as_written)"
+            )
         return (
             f"cluster: {self.total_cpus:g} CPUs, {self.total_gpus:g} GPUs -> {self.max_concurrent_trials} "
-            f"concurrent trial(s) x {self.num_workers} worker(s) x ({self.cpus_per_worker:g} CPU{gpu}){merged}"
+            f"concurrent trial(s) x {self.num_workers} worker(s) x ({self.cpus_per_worker:g} CPU{gpu}){how}"
         )
 
 
@@ -71,20 +79,37 @@ def plan_resources(
     trials can train at once (GPU-bound on GPU clusters, CPU-bound otherwise).
 
     A CPU run (no GPUs) whose workers all fit on one node of ``node_cpus`` CPUs (default: the cluster's)
-    runs as one worker holding their CPUs together, unless ``train.cpu_workers`` is ``as_written``:
-    measured on a 2-core node (MiniLM, batch 32, ``bench/study_goodput.py``), 2 DDP workers of one thread
-    each trained at 0.40x the plain loop's samples/s inside their steps, one worker of two threads at
-    0.55-0.61x (``bench/results/study_goodput.json``, ``run_vs_plain``; ``bench/trial_overhead.py`` runs
-    both side by side); the gradient all-reduce between processes of one node is pure overhead there. Ray
-    Train still runs every run (one worker), so the multi-GPU and multi-node paths are the same code."""
+    runs by ``train.cpu_workers``:
+
+    * ``merge`` (the default): one worker holding their CPUs together. Measured on a 2-core node (MiniLM,
+      batch 32, ``bench/study_goodput.py``), 2 DDP workers of one thread each trained at 0.40x the plain
+      loop's samples/s inside their steps, one worker of two threads at 0.75-0.87x
+      (``bench/results/study_goodput.json``, ``run_vs_plain``): the gradient all-reduce between processes
+      of one node is pure overhead there.
+    * ``trials``: one worker of one worker's CPUs per run and as many runs at once as the cluster holds,
+      so that a run's start-up and evaluation overlap another's steps. The smoke study on 2 cores took
+      253 and 274 s this way against 269 and 269 s merged, interleaved on one host
+      (``bench/results/cpu_workers_smoke.md``): the search 10 % faster, the finals no faster (two runs
+      starting at once take twice as long to start, an evaluation beside a training run 3x as long), so
+      it is not the default; for runs whose steps are nearly all of their time (hundreds of steps) the
+      steps' 1.1x should carry through (not measured).
+    * ``as_written``: ``num_workers`` DDP processes, e.g. to exercise DDP.
+
+    Either way a share that divides the cluster is not lost to each trial's 0.01-CPU sliver: 2 runs of
+    one CPU fit 2 CPUs as 0.99 + 0.01 each (threads: :func:`raysweep.train.data.threads_for`). Ray Train
+    still runs every run, so the multi-GPU and multi-node paths are the same code."""
     cpus, gpus = float(cluster.get("CPU", 0)), float(cluster.get("GPU", 0))
     grow_cpus, grow_gpus = capacity if capacity is not None else autoscaling_capacity()
     t = cfg.train
-    merged_from = None
+    merged_from = split_from = None
     on_one_node = t.num_workers * t.cpus_per_worker <= (node_cpus if node_cpus is not None else cpus)
-    if t.gpus_per_worker == 0 and t.num_workers > 1 and t.cpu_workers == "merge" and on_one_node:
-        merged_from = t.num_workers
-        t = dataclasses.replace(t, num_workers=1, cpus_per_worker=t.num_workers * t.cpus_per_worker)
+    if t.gpus_per_worker == 0 and t.num_workers > 1 and on_one_node and t.cpu_workers != "as_written":
+        if t.cpu_workers == "merge":
+            merged_from = t.num_workers
+            t = dataclasses.replace(t, num_workers=1, cpus_per_worker=t.num_workers * t.cpus_per_worker)
+        else:  # "trials": one worker's share per run, the cluster's other shares to other runs
+            split_from = t.num_workers
+            t = dataclasses.replace(t, num_workers=1)
     if t.gpus_per_worker > 0:
         reachable = max(gpus, grow_gpus)
         if reachable < t.gpus_per_worker * t.num_workers:
@@ -103,9 +128,20 @@ def plan_resources(
             raise RaysweepError(
                 f"the cluster has {cpus:g} CPUs, too few for {t.num_workers} workers; lower num_workers"
             )
-        cpus_per_worker = min(t.cpus_per_worker, budget / t.num_workers)
-        auto = max(1, math.floor(cpus / (t.num_workers * cpus_per_worker + TRIAL_CPU)))
+        # as many runs as the cluster holds shares of the space's size, each share shrunk by its trial's
+        # 0.01-CPU sliver (1.99 of a 2-core node still counts as 2 threads: train.data.threads_for)
+        fits = max(1, math.floor(cpus / (t.num_workers * t.cpus_per_worker) + 1e-9))
+        cpus_per_worker = min(t.cpus_per_worker, (cpus - TRIAL_CPU * fits) / (fits * t.num_workers))
+        cpus_per_worker = max(min(cpus_per_worker, budget / t.num_workers), 0.1)
+        auto = max(1, math.floor(cpus / (t.num_workers * round(cpus_per_worker, 3) + TRIAL_CPU) + 1e-9))
     concurrent = auto if requested == "auto" else min(int(requested), auto)
     return ResourcePlan(
-        cpus, gpus, concurrent, t.num_workers, round(cpus_per_worker, 3), t.gpus_per_worker, merged_from
+        cpus,
+        gpus,
+        concurrent,
+        t.num_workers,
+        round(cpus_per_worker, 3),
+        t.gpus_per_worker,
+        merged_from,
+        split_from,
     )
