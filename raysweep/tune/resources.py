@@ -38,7 +38,7 @@ class ResourcePlan:
         if self.merged_from:
             how = (
                 f" ({self.merged_from} CPU workers merged into one on a node: DDP inside one CPU node only adds "
-                "the gradient all-reduce; train.cpu_workers: as_written keeps them)"
+                "the gradient all-reduce; train.cpu_workers: trials or as_written otherwise)"
             )
         elif self.split_from:
             how = (
@@ -133,7 +133,8 @@ def plan_resources(
         fits = max(1, math.floor(cpus / (t.num_workers * t.cpus_per_worker) + 1e-9))
         cpus_per_worker = min(t.cpus_per_worker, (cpus - TRIAL_CPU * fits) / (fits * t.num_workers))
         cpus_per_worker = max(min(cpus_per_worker, budget / t.num_workers), 0.1)
-        auto = max(1, math.floor(cpus / (t.num_workers * round(cpus_per_worker, 3) + TRIAL_CPU) + 1e-9))
+        cpus_per_worker = math.floor(cpus_per_worker * 1000 + 1e-6) / 1000  # rounded down: the shares still fit
+        auto = max(1, math.floor(cpus / (t.num_workers * cpus_per_worker + TRIAL_CPU) + 1e-9))
     concurrent = auto if requested == "auto" else min(int(requested), auto)
     return ResourcePlan(
         cpus,

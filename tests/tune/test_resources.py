@@ -48,7 +48,8 @@ def test_trials_runs_one_worker_per_run_and_as_many_runs_at_once_as_the_cluster_
 
 
 @pytest.mark.parametrize(
-    ("workers", "share", "cpus", "expected"), [(1, 1.0, 2.0, 2), (1, 0.4, 2.0, 5), (2, 1.0, 2.0, 1)]
+    ("workers", "share", "cpus", "expected"),
+    [(1, 1.0, 2.0, 2), (1, 0.4, 2.0, 5), (2, 1.0, 2.0, 1), (1, 2 / 3, 2.0, 3), (4, 1.0, 16.0, 4), (4, 1.5, 16.0, 2)],
 )
 def test_a_cpu_share_that_divides_the_cluster_is_not_lost_to_the_trials_sliver(
     workers: int, share: float, cpus: float, expected: int
