@@ -89,10 +89,11 @@ def plan_resources(
     * ``trials``: one worker of one worker's CPUs per run and as many runs at once as the cluster holds,
       so that a run's start-up and evaluation overlap another's steps. The smoke study on 2 cores took
       253 and 274 s this way against 269 and 269 s merged, interleaved on one host
-      (``bench/results/cpu_workers_smoke.md``): the search 10 % faster, the finals no faster (two runs
+      (``bench/results/cpu_workers.md``): the search 10 % faster, the finals no faster (two runs
       starting at once take twice as long to start, an evaluation beside a training run 3x as long), so
-      it is not the default; for runs whose steps are nearly all of their time (hundreds of steps) the
-      steps' 1.1x should carry through (not measured).
+      it is not the default. With runs of 93 steps (4 search trials) the same comparison gave the
+      search 1.3x faster (266-278 s against 356-368 s): the ``cpu`` space, whose runs are hundreds of
+      steps, sets it.
     * ``as_written``: ``num_workers`` DDP processes, e.g. to exercise DDP.
 
     Either way a share that divides the cluster is not lost to each trial's 0.01-CPU sliver: 2 runs of
