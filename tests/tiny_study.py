@@ -64,3 +64,15 @@ def tiny_space(
     path = folder / "tiny.yaml"
     path.write_text(yaml.safe_dump(space))
     return path
+
+
+def final_results(study_dir: Path) -> dict[tuple[str, int], dict[str, Any]]:
+    """Each final run's last reported result (Tune's record in the study's storage ``study_dir``), by
+    (method, seed): a model exported from a search trial that ran to its end says so as ``reused_run``."""
+    from raysweep.results.records import load_trials
+
+    out: dict[tuple[str, int], dict[str, Any]] = {}
+    for trial in load_trials(str(study_dir / "final")):
+        spec = trial["config"]["spec"]
+        out[(spec["method"], int(spec["seed"]))] = trial["result"]
+    return out

@@ -133,8 +133,9 @@ def plan_resources(
         # 0.01-CPU sliver (1.99 of a 2-core node still counts as 2 threads: train.data.threads_for)
         fits = max(1, math.floor(cpus / (t.num_workers * t.cpus_per_worker) + 1e-9))
         cpus_per_worker = min(t.cpus_per_worker, (cpus - TRIAL_CPU * fits) / (fits * t.num_workers))
-        cpus_per_worker = max(min(cpus_per_worker, budget / t.num_workers), 0.1)
-        cpus_per_worker = math.floor(cpus_per_worker * 1000 + 1e-6) / 1000  # rounded down: the shares still fit
+        # (at most budget / num_workers already; at least 0.1, which the budget check above leaves room for),
+        # rounded down to the milli-CPU so that the shares still fit
+        cpus_per_worker = math.floor(max(cpus_per_worker, 0.1) * 1000 + 1e-6) / 1000
         auto = max(1, math.floor(cpus / (t.num_workers * cpus_per_worker + TRIAL_CPU) + 1e-9))
     concurrent = auto if requested == "auto" else min(int(requested), auto)
     return ResourcePlan(

@@ -33,10 +33,8 @@ import pytest
 import task_fixtures
 from fault_injection import SNAPSHOT, registered_step
 from local_cluster import missing_tools
-from tiny_study import tiny_space
+from tiny_study import final_results, tiny_space
 from two_nodes import HEAD_IP, WORKER_IP, TwoNodeCluster
-
-from raysweep.results.records import load_trials
 
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = 10  # tiny_space's runs: 10 steps, a checkpoint every 5 (the kill lands after the first)
@@ -124,8 +122,8 @@ def check_study(storage: Path, kill: dict[str, Any], logs_root: Path) -> None:
     assert (trials["step"] == STEPS).all(), trials[["trial_id", "step"]]  # every trial ran to its last step
     study = json.loads((results / NAME / "study.json").read_text())
     assert study["search_trials"] == 2 and study["final_runs"] == 2, study
-    finals = {t["config"]["spec"]["method"]: t["result"] for t in load_trials(str(study_dir / "final"))}
-    assert finals["emo"]["reused_run"] in {f"search-{t}" for t in trials["trial_id"]}, finals  # not trained again
+    finals = final_results(study_dir)
+    assert finals[("emo", 0)]["reused_run"] in {f"search-{t}" for t in trials["trial_id"]}, finals  # not trained again
     # every search trial's reports (Tune's result.json): steps strictly increasing, none repeated
     reported = sorted((study_dir / "search").glob("*/result.json"))
     assert len(reported) == 2, reported

@@ -17,9 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import task_fixtures
-from tiny_study import tiny_space
-
-from raysweep.results.records import load_trials
+from tiny_study import final_results, tiny_space
 
 tiny_tasks_dir = pytest.fixture(scope="session")(task_fixtures.tiny_tasks_dir)
 
@@ -142,7 +140,7 @@ def test_the_study_records_and_prints_its_goodput(study: Study) -> None:
     assert goodput["search"]["samples"] == (trials["step"] * 24).sum()  # every search step's global batch
     # the finals' samples are those of the final runs that trained; a pick's search trial that ran to its
     # end is its seed-0 final (reused_run), its samples counted once, in the search
-    runs = [t["result"] for t in load_trials(str(study.storage / "final"))]
+    runs = list(final_results(study.storage).values())
     trained = sum(r.get("train_samples", 0.0) for r in runs if not r.get("reused_run"))
     reused = sum(r["train_samples"] for r in runs if r.get("reused_run"))
     assert goodput["finals"]["samples"] == pytest.approx(trained)

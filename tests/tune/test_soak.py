@@ -10,9 +10,8 @@ import pandas as pd
 import pytest
 import task_fixtures
 from fault_injection import KillOncePerRun
-from tiny_study import tiny_space
+from tiny_study import final_results, tiny_space
 
-from raysweep.results.records import load_trials
 from raysweep.run import main as run_main
 
 tiny_tasks_dir = pytest.fixture(scope="session")(task_fixtures.tiny_tasks_dir)
@@ -51,8 +50,8 @@ def test_study_survives_one_worker_kill_per_run(
     runs = sorted(p.parent.name for p in (storage / "soak").glob("*/checkpoint_manager_snapshot.json"))
     # every search trial ran to its end, so emo's seed-0 final is its pick's search trial, exported from
     # the trial's last checkpoint (no Train run of its own); scl's final is the one trained final run
-    finals = {t["config"]["spec"]["method"]: t["result"] for t in load_trials(str(storage / "soak" / "final"))}
-    assert finals["emo"]["reused_run"] in runs and "reused_run" not in finals["scl"], finals
+    finals = final_results(storage / "soak")
+    assert finals[("emo", 0)]["reused_run"] in runs and "reused_run" not in finals[("scl", 0)], finals
     # every search trial and the trained final (scl) lost a worker; plm trains nothing
     assert len(runs) == 3 + 1 and sorted(killer.killed) == runs, (runs, killer.killed)
     assert len(trials) == 3 and trials["status"].str.lower().eq("terminated").all(), trials[["trial_id", "status"]]
