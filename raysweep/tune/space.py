@@ -88,6 +88,9 @@ class StudySettings:
     trial_max_failures: int = ranged(1, ge=0, fix="use 0 or more retries (Ray reads a negative count as unlimited)")
     seeds: int = ranged(3, ge=1, fix="use e.g. seeds: 3")
     """Re-runs of each chosen configuration (and of each trained baseline) with seeds 0..K-1."""
+    baseline_seeds: int | None = ranged(None, ge=1, fix="use e.g. baseline_seeds: 2, or leave it out for seeds")
+    """Seeds of the trained baselines that do not re-run a pick (TLearn, MTL); None: ``seeds``. Methods
+    that re-run a pick (Emo, SCL) always take ``seeds``, so the method and its ablation share their seeds."""
     pareto_picks: int = ranged(1, ge=1, fix="use e.g. pareto_picks: 2")
     """How many configurations spread along the Pareto front (or the best, single-objective) to re-run."""
     matched_picks: list[dict[str, float | str]] = field(default_factory=list)
@@ -100,6 +103,11 @@ class StudySettings:
     mtl_task: str | None = None
     """The task a bare ``mtl`` in ``baselines`` trains with; None: one MTL per downstream task of the
     evaluation (``mtl:sst2``, ``mtl:isarcasm``, ...), each scored on its own task."""
+
+    @property
+    def seeds_of_baselines(self) -> int:
+        """The seeds of a trained baseline that does not re-run a pick (``baseline_seeds``, else ``seeds``)."""
+        return self.seeds if self.baseline_seeds is None else self.baseline_seeds
 
     def validate(self, where: str) -> None:
         try:
@@ -254,11 +262,14 @@ class SearchSpace:
         zero = ", the λ = 0 point first" if self.lambda_zero_point() is not None else ""
         lines.append(f"  study   {s.num_samples} trials{zero}, {algo}, {stopping}{rungs}, seed {s.seed}")
         matched = "".join(f" + {k} {v}" for rule in s.matched_picks for k, v in rule.items())
-        seeded = [b for b in s.baselines if parse_method(b, s).method.seeded]
-        once = [b for b in s.baselines if b not in seeded]  # PLM: untrained, scored once
-        parts = ([f"{', '.join(seeded)} x {s.seeds} seeds"] if seeded else []) + (
-            [f"{', '.join(once)} once"] if once else []
-        )
+        methods = {b: parse_method(b, s).method for b in s.baselines}
+        fewer = s.seeds_of_baselines != s.seeds  # baseline_seeds: the baselines off the picks apart
+        picked = [b for b, m in methods.items() if m.seeded and (m.from_pick or not fewer)]
+        others = [b for b, m in methods.items() if m.seeded and b not in picked]
+        once = [b for b, m in methods.items() if not m.seeded]  # PLM: untrained, scored once
+        parts = [f"{', '.join(picked)} x {s.seeds} seeds"] if picked else []
+        parts += [f"{', '.join(others)} x {s.seeds_of_baselines} seeds"] if others else []
+        parts += [f"{', '.join(once)} once"] if once else []
         baselines = f"baselines {'; '.join(parts)}" if parts else "no baselines"
         lines.append(f"  then    {s.pareto_picks} config(s){matched} x {s.seeds} seeds; {baselines}")
         e = self.evaluation

@@ -3,6 +3,7 @@ settings (equal budgets), SCL for every pick, MTL per task, PLM once; and choice
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from raysweep.results.pareto import pick_per_model
@@ -41,6 +42,21 @@ def test_a_finished_pick_trial_travels_with_its_picks_runs_only() -> None:
     }
     assert all(v is None for (m, _, _), v in reuse.items() if m != "emo")  # baselines train their own runs
     assert final_specs(space, picks) == final_specs(space, picks, [None, None])
+
+
+def test_baseline_seeds_applies_to_the_baselines_that_do_not_re_run_a_pick() -> None:
+    space = load_space("smoke")
+    study = dataclasses.replace(space.study, seeds=3, baseline_seeds=2, baselines=["plm", "scl", "tlearn", "mtl"])
+    space = dataclasses.replace(space, study=study)
+    specs = final_specs(space, [{"loss.lam": 1.0}, {"loss.lam": 2.0}])
+    seeds: dict[tuple[str, str], set[int]] = {}
+    for s in specs:
+        seeds.setdefault((s["method"].split(":")[0], s["config_id"]), set()).add(s["seed"])
+    for method in ("emo", "scl"):  # the method and its ablation: every seed, for every pick
+        assert seeds[(method, "c0")] == seeds[(method, "c1")] == {0, 1, 2}
+    assert seeds[("tlearn", "base")] == seeds[("mtl", "base")] == {0, 1}
+    assert seeds[("plm", "base")] == {0}  # untrained: scored once
+    assert "tlearn, mtl x 2 seeds" in space.describe() and "scl x 3 seeds" in space.describe()
 
 
 def trial(tid: str, model: str, ami: float, drift: float) -> dict:
