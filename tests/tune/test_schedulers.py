@@ -493,13 +493,14 @@ def test_run_search_picks_the_scheduler_by_objectives(
     assert isinstance(search, PrunedOptunaSearch) and search._stop_record is scheduler
     (callback,) = [c for c in made.kw["run_config"].callbacks if isinstance(c, SchedulerStateCallback)]
     assert callback.scheduler is scheduler
-    # cpu: 120 steps (8000 rows / 64 = 125 a epoch, capped at 120), every 40, grace 2 evaluations: one rung
-    # at step 80, max_t 121; smoke: 40 steps, every 20, grace 1 evaluation: ASHA's rungs at 20 and 40 (the end)
+    # cpu: 500 steps (8000 rows / 64 = 125 a epoch, 4 epochs), every 100, grace 1 evaluation, factor 2:
+    # rungs at steps 100, 200 and 400, max_t 501; smoke: 40 steps, every 20, grace 1 evaluation: ASHA's
+    # rungs at 20 and 40 (the end)
     assert scheduler._time_attr == "step" and made.kw["param_space"]["train.max_steps"] == (
-        120 if kind is ParetoASHA else 40
+        500 if kind is ParetoASHA else 40
     )
     if kind is ParetoASHA:
-        assert scheduler._milestones == [80] and scheduler._full_fidelity == 120 and scheduler._max_t == 121
+        assert scheduler._milestones == [100, 200, 400] and scheduler._full_fidelity == 500 and scheduler._max_t == 501
         assert scheduler._floor is None
         assert search._anchor == space.lambda_zero_point() and search._anchor["loss.lam"] == 0.0
     else:

@@ -14,15 +14,15 @@ FULL_ROWS = 36308  # single-label GoEmotions' training rows
 
 
 def test_training_length_counts_as_the_worker_does() -> None:
-    cfg = load_space("cpu").base  # batch 64, 1 epoch, max_steps 120, every 40
-    assert training_length(cfg, 8000) == (120, 40)  # 125 steps an epoch, capped at 120
-    assert training_length(cfg, 5000) == (78, 40)  # 78 steps an epoch bind first
+    cfg = load_space("cpu").base  # batch 64, 4 epochs, max_steps 500, every 100
+    assert training_length(cfg, 8000) == (500, 100)  # 125 steps an epoch x 4, the cap of 500 reached
+    assert training_length(cfg, 5000) == (312, 100)  # 78 steps an epoch x 4 bind first
     full = load_space("full").base
     assert training_length(full.replace(train={"max_steps": None, "eval_every": None}), FULL_ROWS) == (1512, 378)
 
 
 def test_the_shipped_spaces_have_one_length() -> None:
-    assert search_length(load_space("cpu"), lambda cfg: 8000) == SearchFidelity(120, 40)
+    assert search_length(load_space("cpu"), lambda cfg: 8000) == SearchFidelity(500, 100)
     assert search_length(load_space("smoke"), lambda cfg: 3000) == SearchFidelity(40, 20)
     # batch 64 or 96 for 4 epochs would be 2268 or 1512 steps: the cap of 1500 gives both one length
     assert search_length(load_space("full"), lambda cfg: FULL_ROWS) == SearchFidelity(1500, 375)
@@ -44,10 +44,10 @@ def test_a_space_whose_trials_train_for_different_lengths_is_refused() -> None:
 def test_rungs_in_steps() -> None:
     fidelity = search_fidelity([({}, load_space("cpu").base)], lambda cfg: 8000, "f")
     assert (fidelity.max_t, fidelity.grace_period(2), fidelity.grace_period(1), fidelity.grace_period(9)) == (
-        121,
-        80,
-        40,
-        120,  # never past full fidelity
+        501,
+        200,
+        100,
+        500,  # never past full fidelity
     )
     with pytest.raises(RaysweepError, match="0 steps"):
         search_fidelity([({}, load_space("cpu").base)], lambda cfg: 10, "f")

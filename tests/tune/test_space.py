@@ -220,6 +220,7 @@ def test_loading_the_largest_shipped_space_stays_quick() -> None:
 
 
 def test_the_description_says_plm_runs_once_and_names_the_matched_picks() -> None:
-    text = load_space("cpu", {"study": {"matched_picks": [{"metric_at_least": "scl"}]}}).describe()
-    assert "1 config(s) + metric_at_least scl x 3 seeds; baselines scl, tlearn, mtl x 3 seeds; plm once" in text
+    text = load_space("cpu", {"study": {"matched_picks": [{"drift_at_most": 0.05}], "baseline_seeds": None}}).describe()
+    assert "1 config(s) + drift_at_most 0.05 x 3 seeds; baselines scl, tlearn, mtl:sst2, mtl:isarcasm x 3 seeds" in text
+    assert "mtl:isarcasm x 3 seeds; plm, plm:cls once" in text
     assert "baselines plm once" in load_space("smoke").describe()
