@@ -19,10 +19,13 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from raysweep.errors import RaysweepError, cli_errors
 from raysweep.storage import check_name, check_path
+
+if TYPE_CHECKING:
+    from raysweep.tune.phase_ledger import PhaseLedger
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -209,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
 
     storage = validate_storage(storage, multi_node=len([n for n in ray.nodes() if n.get("Alive")]) > 1)
     from raysweep.tune.record import write_provenance, write_study_record
+    from raysweep.tune.study import refuse_existing
+
+    refuse_existing(f"{paths.root}/search", args.resume)  # before anything is prepared or written
 
     record = {
         "name": name,
@@ -235,6 +241,7 @@ def run_study(args: argparse.Namespace, space, plan, paths, data_dir: str | None
     from raysweep.results.pareto import pick_per_model
     from raysweep.results.records import load_trials
     from raysweep.train.finished_run import ran_to_end
+    from raysweep.tune.phase_ledger import PHASES, PhaseLedger
     from raysweep.tune.study import (
         final_specs,
         measure_plain_rate,
@@ -245,17 +252,16 @@ def run_study(args: argparse.Namespace, space, plan, paths, data_dir: str | None
     )
 
     name, s = paths.name, space.study
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    print("[raysweep] preparing data (tokens, frozen targets, drift references) once for the study ...", flush=True)
-    data = prepare_data(space, data_dir, plan)
-    plain = measure_plain_rate(space, data, plan)
-    print(f"[raysweep] plain loop on this hardware: {plain['samples_per_s']:.1f} samples/s", flush=True)
-    timings["prepare_s"] = time.perf_counter() - t0
+    paths.local_study.mkdir(parents=True, exist_ok=True)
+    ledger = PhaseLedger.open(paths.local_study / PHASES, resume=args.resume)
+    with ledger.phase("prepare"):
+        print("[raysweep] preparing data (tokens, frozen targets, drift references) once for the study ...", flush=True)
+        data = prepare_data(space, data_dir, plan)
+        plain = measure_plain_rate(space, data, plan)
+        print(f"[raysweep] plain loop on this hardware: {plain['samples_per_s']:.1f} samples/s", flush=True)
 
-    t1 = time.perf_counter()
-    run_search(space, paths, plan, data, args.resume, verbose=args.verbose, tracking=tracking)
-    timings["search_s"] = time.perf_counter() - t1
+    with ledger.phase("search"):
+        run_search(space, paths, plan, data, args.resume, verbose=args.verbose, tracking=tracking)
 
     search = load_trials(f"{paths.root}/search")
     picks = pick_per_model(search, s.metric, s.pareto_picks, s.multi_objective, s.matched_picks)
@@ -267,17 +273,16 @@ def run_study(args: argparse.Namespace, space, plan, paths, data_dir: str | None
         + "; ".join(json.dumps(p) for p in params),
         flush=True,
     )
-    t2 = time.perf_counter()
-    models = sorted({str(p.get("model.name", space.base.model.name)) for p in params})
-    precompute_study_reference(space, data_dir, plan, models)
-    # a pick whose trial ran to its end is one of its own final runs already (the trial's seed)
-    finished = [p["trial_id"] if p["status"] == "TERMINATED" and ran_to_end(p["result"]) else None for p in picks]
-    specs = final_specs(space, params, finished)
-    run_finals(space, paths, plan, data, specs, data_dir, args.resume, verbose=args.verbose, tracking=tracking)
-    timings["finals_s"] = time.perf_counter() - t2
-    timings["total_s"] = time.perf_counter() - t0
+    with ledger.phase("finals"):
+        models = sorted({str(p.get("model.name", space.base.model.name)) for p in params})
+        precompute_study_reference(space, data_dir, plan, models)
+        # a pick whose trial ran to its end is one of its own final runs already (the trial's seed)
+        finished = [p["trial_id"] if p["status"] == "TERMINATED" and ran_to_end(p["result"]) else None for p in picks]
+        specs = final_specs(space, params, finished)
+        run_finals(space, paths, plan, data, specs, data_dir, args.resume, verbose=args.verbose, tracking=tracking)
+    timings = study_timings(ledger)
 
-    goodput = study_goodput_record(space, plan, paths, timings, plain, search, args.resume)
+    goodput = study_goodput_record(space, plan, paths, timings, plain, search, ledger)
     from raysweep.results.writer import export_best, write_results
 
     write_results(
@@ -293,9 +298,18 @@ def run_study(args: argparse.Namespace, space, plan, paths, data_dir: str | None
     return 0
 
 
-def study_goodput_record(space, plan, paths, timings: dict[str, float], plain: dict[str, Any], search, resumed: bool):
-    """The study's goodput by phase (``tune.goodput``) from its trials' own counters; after a
-    ``--resume`` the walls are this invocation's only, so its goodput is an upper bound (flagged)."""
+def study_timings(ledger: PhaseLedger) -> dict[str, float]:
+    """Each phase's wall seconds summed over every invocation of the study (``tune.phase_ledger``),
+    their total, and how many invocations ran it."""
+    totals = ledger.totals()
+    timings = {f"{phase}_s": totals.get(phase, 0.0) for phase in ("prepare", "search", "finals")}
+    return {**timings, "total_s": sum(timings.values()), "invocations": ledger.invocations}
+
+
+def study_goodput_record(space, plan, paths, timings: dict[str, float], plain: dict[str, Any], search, ledger):
+    """The study's goodput by phase (``tune.goodput``) from its trials' own counters and the phases'
+    walls over every invocation; a resumed study whose earlier invocations left no ledger entry has
+    walls of this invocation only, so its goodput is an upper bound (``walls_complete`` false)."""
     import ray
 
     from raysweep.results.records import load_trials
@@ -308,7 +322,8 @@ def study_goodput_record(space, plan, paths, timings: dict[str, float], plain: d
     }
     nodes = max(len([n for n in ray.nodes() if n.get("Alive") and n["Resources"].get("CPU")]), 1)
     run_cores = plan.num_workers * plan.cpus_per_worker
-    return {**goodput_of_trials(phases, plain, run_cores, plan.total_cpus, nodes), "resumed": resumed}
+    walls = {"resumed": ledger.resumed, "invocations": ledger.invocations, "walls_complete": ledger.complete}
+    return {**goodput_of_trials(phases, plain, run_cores, plan.total_cpus, nodes), **walls}
 
 
 def print_summary(paths, timings: dict[str, float], goodput: dict[str, Any], best, tracking: str | None) -> None:

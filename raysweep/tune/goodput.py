@@ -138,7 +138,11 @@ def study_goodput(
 
 def describe(goodput: dict[str, Any]) -> str:
     """One line per phase: goodput and the share of core-seconds of each part."""
-    lines = [f"goodput (plain loop {goodput['plain_samples_per_s']:.1f} samples/s per node):"]
+    runs = goodput.get("invocations", 1)
+    over = f", walls over {runs} invocations (--resume)" if runs > 1 else ""
+    if not goodput.get("walls_complete", True):
+        over = ", walls of this invocation only (the earlier ones left no phases.json entry): an upper bound"
+    lines = [f"goodput (plain loop {goodput['plain_samples_per_s']:.1f} samples/s per node{over}):"]
     for name, phase in goodput.items():
         if not isinstance(phase, dict) or "core_seconds" not in phase:
             continue

@@ -138,14 +138,19 @@ def _precompute(threads: int, *args: Any, **kwargs: Any) -> str | None:
     return precompute_reference(*args, **kwargs)
 
 
+def refuse_existing(path: str, resume: bool) -> None:
+    """A ``RaysweepError`` when a Tune experiment exists at ``path`` and this is not ``--resume``."""
+    from ray import tune
+
+    if not resume and tune.Tuner.can_restore(path):
+        raise RaysweepError(f"a study already exists at {path}; pass --resume to continue it or --name for a new one")
+
+
 def _tuner_or_restore(path: str, trainable, resume: bool, make):
     from ray import tune
 
     if tune.Tuner.can_restore(path):
-        if not resume:
-            raise RaysweepError(
-                f"a study already exists at {path}; pass --resume to continue it or --name for a new one"
-            )
+        refuse_existing(path, resume)
         return tune.Tuner.restore(path, trainable=trainable, resume_unfinished=True, resume_errored=True)
     return make()
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -73,10 +74,13 @@ def test_kill_driver_then_resume(tiny_bert: str, tiny_tasks_dir: Path, tmp_path:
     assert 1 <= len(partial) <= 4
 
     # the same name again without --resume is refused (exit 2, one line), the study left as it was
+    ledger = results / "r" / "phases.json"
+    killed_ledger = ledger.read_bytes()
     again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     errors = [line for line in again.stderr.splitlines() if line.startswith("error:")]
     assert again.returncode == 2 and len(errors) == 1 and "already exists" in errors[0], again.stderr[-2000:]
     assert "pass --resume" in errors[0] and finished_search_trials(storage) == killed_at
+    assert ledger.read_bytes() == killed_ledger  # refused before anything was prepared or written
 
     second = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, env=env, timeout=900)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
@@ -86,3 +90,10 @@ def test_kill_driver_then_resume(tiny_bert: str, tiny_tasks_dir: Path, tmp_path:
     assert not params.duplicated().any()  # the restored searcher did not repeat a configuration
     board = pd.read_csv(results / "leaderboard.csv")
     assert sorted(board["method"]) == ["emo", "plm"]
+    # the study's walls add both invocations: the killed one's prepare and search seconds so far
+    first_part, second_part = json.loads(ledger.read_text())["invocations"]
+    assert first_part["phases"]["prepare"] > 0 and "finals" not in first_part["phases"]
+    timings = json.loads((results / "r" / "study.json").read_text())["timings"]
+    assert timings["invocations"] == 2
+    assert timings["prepare_s"] == pytest.approx(first_part["phases"]["prepare"] + second_part["phases"]["prepare"])
+    assert timings["search_s"] >= second_part["phases"]["search"] > 0
