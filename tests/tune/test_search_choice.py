@@ -14,7 +14,7 @@ from raysweep.tune.space import load_space
 def test_schedulers_resolve_and_describe() -> None:
     assert load_space("cpu").scheduler_kind() == "pareto_asha" and load_space("smoke").scheduler_kind() == "asha"
     asha = load_space("cpu", {"study": {"scheduler": "asha"}})
-    assert asha.scheduler_kind() == "asha" and "ASHA on dev_ami (grace 2, factor 2)" in asha.describe()
+    assert asha.scheduler_kind() == "asha" and "ASHA on dev_ami (grace 1, factor 2)" in asha.describe()
     fifo = load_space("cpu", {"study": {"scheduler": "fifo", "sampler": "random"}})
     assert "random search on (dev_ami max, dev_delta_emb min), no early stopping, seed 0" in fifo.describe()
 
