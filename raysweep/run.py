@@ -252,7 +252,6 @@ def run_study(args: argparse.Namespace, space, plan, paths, data_dir: str | None
     )
 
     name, s = paths.name, space.study
-    paths.local_study.mkdir(parents=True, exist_ok=True)
     ledger = PhaseLedger.open(paths.local_study / PHASES, resume=args.resume)
     with ledger.phase("prepare"):
         print("[raysweep] preparing data (tokens, frozen targets, drift references) once for the study ...", flush=True)

@@ -23,7 +23,7 @@ import dataclasses
 import itertools
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -36,6 +36,9 @@ from raysweep.tune.distributions import Distribution, covering_combinations, par
 from raysweep.tune.distributions.checks import check_type as _check_type
 from raysweep.tune.distributions.checks import require as _require
 from raysweep.tune.optuna_samplers import SAMPLERS
+
+if TYPE_CHECKING:
+    from raysweep.methods.method import Method
 
 SPACES_DIR = Path(__file__).resolve().parents[2] / "search_spaces"
 DATA_KEYS = (
@@ -104,10 +107,15 @@ class StudySettings:
     """The task a bare ``mtl`` in ``baselines`` trains with; None: one MTL per downstream task of the
     evaluation (``mtl:sst2``, ``mtl:isarcasm``, ...), each scored on its own task."""
 
-    @property
-    def seeds_of_baselines(self) -> int:
-        """The seeds of a trained baseline that does not re-run a pick (``baseline_seeds``, else ``seeds``)."""
-        return self.seeds if self.baseline_seeds is None else self.baseline_seeds
+    def seeds_of(self, method: Method) -> int:
+        """How many seeds (0..K-1) a method's final runs take: ``seeds`` for the method and every method
+        that re-runs a pick (SCL), ``baseline_seeds`` (else ``seeds``) for the other trained baselines,
+        one for a method that is not seeded (PLM)."""
+        if not method.seeded:
+            return 1
+        if method.from_pick or self.baseline_seeds is None:
+            return self.seeds
+        return self.baseline_seeds
 
     def validate(self, where: str) -> None:
         try:
@@ -262,14 +270,12 @@ class SearchSpace:
         zero = ", the λ = 0 point first" if self.lambda_zero_point() is not None else ""
         lines.append(f"  study   {s.num_samples} trials{zero}, {algo}, {stopping}{rungs}, seed {s.seed}")
         matched = "".join(f" + {k} {v}" for rule in s.matched_picks for k, v in rule.items())
-        methods = {b: parse_method(b, s).method for b in s.baselines}
-        fewer = s.seeds_of_baselines != s.seeds  # baseline_seeds: the baselines off the picks apart
-        picked = [b for b, m in methods.items() if m.seeded and (m.from_pick or not fewer)]
-        others = [b for b, m in methods.items() if m.seeded and b not in picked]
-        once = [b for b, m in methods.items() if not m.seeded]  # PLM: untrained, scored once
-        parts = [f"{', '.join(picked)} x {s.seeds} seeds"] if picked else []
-        parts += [f"{', '.join(others)} x {s.seeds_of_baselines} seeds"] if others else []
-        parts += [f"{', '.join(once)} once"] if once else []
+        groups: dict[int | None, list[str]] = {}  # by seed count; None: not seeded (PLM: untrained, once)
+        for b in s.baselines:
+            method = parse_method(b, s).method
+            groups.setdefault(s.seeds_of(method) if method.seeded else None, []).append(b)
+        parts = [f"{', '.join(names)} x {k} seeds" for k, names in groups.items() if k is not None]
+        parts += [f"{', '.join(groups[None])} once"] if None in groups else []
         baselines = f"baselines {'; '.join(parts)}" if parts else "no baselines"
         lines.append(f"  then    {s.pareto_picks} config(s){matched} x {s.seeds} seeds; {baselines}")
         e = self.evaluation

@@ -304,9 +304,8 @@ def final_specs(
 ) -> list[dict[str, Any]]:
     """Every final run, planned from the method records: the proposed method and every method that
     re-runs a pick (SCL) once per pick; every other baseline once per model name among the picks, with
-    that model and its first pick's training settings; each with seeds 0..K-1 (K: ``study.seeds``, for
-    a baseline that does not re-run a pick ``study.baseline_seeds`` when set) unless the method is not
-    seeded (PLM: once). ``finished[i]``: the search trial of pick ``i`` when it ran to its end
+    that model and its first pick's training settings; each with seeds 0..K-1, K from ``StudySettings.seeds_of``
+    (PLM: once). ``finished[i]``: the search trial of pick ``i`` when it ran to its end
     (None otherwise): a pick's runs carry it as ``reuse`` (the one of them that trains that trial's
     very config, its seed, exports the trial's checkpoint instead)."""
     finished = finished or [None] * len(picks)
@@ -319,11 +318,10 @@ def final_specs(
     keys = [PROPOSED, *space.study.baselines]
     for chosen in (c for key in keys for c in expand(key, space.study, space.evaluation.downstream)):
         method, key = chosen.method, chosen.key
+        seeds = range(space.study.seeds_of(method))
         if method.from_pick:
-            seeds = range(space.study.seeds if method.seeded else 1)
             specs += [RunSpec(key, f"c{i}", p, s, finished[i]) for i, p in enumerate(picks) for s in seeds]
             continue
-        seeds = range(space.study.seeds_of_baselines if method.seeded else 1)
         for j, model in enumerate(models):
             first = next(p for p in picks if str(p.get("model.name", space.base.model.name)) == model)
             params = {k: v for k, v in first.items() if k == "model.name" or k.startswith(TRAINING_KEYS)}
