@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
 def run_study(args: argparse.Namespace, space, plan, paths, data_dir: str | None, tracking) -> int:
     """The study's phases on a connected cluster: prepare (data, the plain loop's rate), search, finals
     (with the reference embeddings computed first), then the results files and the closing summary."""
-    from raysweep.results.pareto import pick_per_model
+    from raysweep.results.pareto import is_lambda_zero, pick_per_model
     from raysweep.results.records import load_trials
     from raysweep.train.finished_run import ran_to_end
     from raysweep.tune.phase_ledger import PHASES, PhaseLedger
@@ -276,8 +276,10 @@ def run_study(args: argparse.Namespace, space, plan, paths, data_dir: str | None
         models = sorted({str(p.get("model.name", space.base.model.name)) for p in params})
         precompute_study_reference(space, data_dir, plan, models)
         # a pick whose trial ran to its end is one of its own final runs already (the trial's seed)
-        finished = [p["trial_id"] if p["status"] == "TERMINATED" and ran_to_end(p["result"]) else None for p in picks]
-        specs = final_specs(space, params, finished)
+        done = [t for t in search if t["status"] == "TERMINATED" and ran_to_end(t["result"])]
+        finished = [p["trial_id"] if p in done else None for p in picks]
+        zero = next((t["trial_id"] for t in done if is_lambda_zero(t)), None)  # SCL's seed 0 with scl_from: lambda_zero
+        specs = final_specs(space, params, finished, zero)
         run_finals(space, paths, plan, data, specs, data_dir, args.resume, verbose=args.verbose, tracking=tracking)
     timings = study_timings(ledger)
 

@@ -45,6 +45,10 @@ class EvaluationSettings:
     finetune_patience: int | None = ranged(2, ge=1, fix="use a positive number of dev evaluations or null")
     """Stop fine-tuning once this many dev evaluations in a row have not beaten the best dev macro-F1
     (the test figures still come from the best one); None: run every epoch (or ``finetune_max_steps``)."""
+    finetune_seeds: int | None = ranged(None, ge=1, fix="use a positive seed count or leave it out")
+    """Fine-tune only the final runs of seeds 0..N-1 of each method (the other seeds are scored by every
+    other protocol); None: every seed. Fine-tuning is most of a model's evaluation time, and its paired
+    tests then run over the seeds that have it (the tables say how many: ``n_seeds`` per column)."""
     finetune_class_weights: bool = True
     """Weight the fine-tuning cross-entropy by inverse class frequency (balanced), so an imbalanced task
     (iSarcasmEval: about 1 sarcastic tweet in 4) does not train a majority-class predictor."""

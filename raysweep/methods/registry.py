@@ -18,6 +18,9 @@ REFERENCE = "plm"
 """The method every other is compared with (Δ rows in the tables)."""
 LAMBDA_ZERO = "scl"
 """The method that is the method's λ = 0 point (SCL), which a multi-objective search runs first."""
+LAMBDA_ZERO_CONFIG = "l0"
+"""The config id of SCL's final runs when they re-run the search's λ = 0 point (``study.scl_from:
+lambda_zero``) instead of each pick: every pick of the method is compared with it."""
 
 METHODS: dict[str, Method] = {
     m.name: m

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from raysweep.methods.registry import PROPOSED, REFERENCE, parse_method
+from raysweep.methods.registry import LAMBDA_ZERO_CONFIG, PROPOSED, REFERENCE, parse_method
 from raysweep.methods.run_spec import RunSpec
 from raysweep.metrics.clustering import SCORES
 from raysweep.metrics.paired import holm, mean_of, paired_test
@@ -153,7 +153,7 @@ def compare(
                 method == PROPOSED
                 and other.partition(":")[0] != REFERENCE
                 and parse_method(other).method.objective is not None
-                and (not parse_method(other).method.from_pick or other_config == config_id)
+                and (not parse_method(other).method.from_pick or other_config in (config_id, LAMBDA_ZERO_CONFIG))
             )
             if not (versus_reference or proposed_vs_trained):
                 continue
@@ -161,15 +161,20 @@ def compare(
                 found = statistic_for(column)
                 if not (own_task(method, column) and own_task(other, column)):
                     continue
-                if found is None or not all(k in run for run in (*runs, *others) for k in found[0]):
+                if found is None:
                     continue
                 keys, statistic = found
+                # the seeds that have this figure (evaluation.finetune_seeds fine-tunes only the first ones)
+                mine = [r for r in runs if all(k in r for k in keys)]
+                theirs = [r for r in others if all(k in r for k in keys)]
+                if not (mine and theirs):
+                    continue
                 if isinstance(statistic, MacroF1):
-                    arrays = [r[k] for r in (*runs, *others) for k in keys]
+                    arrays = [r[k] for r in (*mine, *theirs) for k in keys]
                     statistic = MacroF1(int(max(a.max() for a in arrays)) + 1)
                 boots = max(2, n_boot // CLUSTERING_BOOT_DIVISOR) if column in SCORES else n_boot
                 result = paired_test(
-                    statistic, [[r[k] for k in keys] for r in runs], [[r[k] for k in keys] for r in others], boots
+                    statistic, [[r[k] for k in keys] for r in mine], [[r[k] for k in keys] for r in theirs], boots
                 )
                 rows.append(
                     {
@@ -183,8 +188,8 @@ def compare(
                         "ci_low": result.ci_low,
                         "ci_high": result.ci_high,
                         "p": result.p_value,
-                        "n_seeds": len(runs),
-                        "versus_n_seeds": len(others),
+                        "n_seeds": len(mine),
+                        "versus_n_seeds": len(theirs),
                     }
                 )
     frame = pd.DataFrame(rows)

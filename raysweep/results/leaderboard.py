@@ -88,7 +88,10 @@ def build_leaderboard(
         for col in columns:
             values = np.array([t["result"].get(col, np.nan) for t in trials], dtype=float)
             row[f"{col}_mean"] = float(np.nanmean(values)) if np.isfinite(values).any() else np.nan
-            row[f"{col}_std"] = float(np.nanstd(values, ddof=1)) if np.isfinite(values).sum() > 1 else 0.0
+            finite = int(np.isfinite(values).sum())
+            # NaN: a figure only some seeds have, from one of them (evaluation.finetune_seeds), has no spread
+            spread = float(np.nanstd(values, ddof=1)) if finite > 1 else np.nan
+            row[f"{col}_std"] = 0.0 if len(trials) == 1 else spread
             if p_values:
                 row[f"{col}_p"] = p_values.get((row["method"], row["config_id"], col), np.nan)
         for col in collapsed:

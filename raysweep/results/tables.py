@@ -18,7 +18,7 @@ def _fmt(mean: float, std: float, n: int, metric: str = "") -> str:
         return "–"
     if metric in COUNTS:
         return f"{mean:.0f} ± {std:.0f}" if n > 1 and std > 0 else f"{mean:.0f}"
-    return f"{mean:.3f} ± {std:.3f}" if n > 1 else f"{mean:.3f}"
+    return f"{mean:.3f} ± {std:.3f}" if n > 1 and pd.notna(std) else f"{mean:.3f}"
 
 
 def comparison_markdown(board: pd.DataFrame, title: str = "") -> str:

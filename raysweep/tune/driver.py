@@ -7,6 +7,7 @@ Train runs are named from the Tune trial id, so a restored trial resumes its own
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -94,6 +95,8 @@ def final_trial(
     chosen.method.run(context)
     trained = run_record(out, time.perf_counter() - started)
     arrays: dict[str, Any] = {}
+    if evaluation.finetune_seeds is not None and spec.seed >= evaluation.finetune_seeds:
+        evaluation = dataclasses.replace(evaluation, protocols=[p for p in evaluation.protocols if p != "finetune"])
     figures = evaluate_with(
         str(out),
         evaluation,

@@ -102,6 +102,11 @@ class StudySettings:
     drifting one with the dev metric >= Y), so Emo and SCL can be compared at equal drift or awareness;
     X or Y ``scl`` is the λ = 0 point's own dev figure (``{metric_at_least: scl}``: Emo as emotion-aware
     as SCL with the least drift), which needs a multi-objective study (the λ = 0 point runs only there)."""
+    scl_from: str = one_of("picks", ("picks", "lambda_zero"), "scl_from", fix="use picks or lambda_zero")
+    """Where SCL's final runs come from: ``picks`` (each pick re-run with λ = 0: the ablation of each
+    configuration) or ``lambda_zero`` (the search's own λ = 0 point, once, its seed 0 the search trial
+    itself when it ran to its end: the SCL that ``{metric_at_least: scl}`` matches, and one SCL for every
+    pick, which saves a study (picks - 1) x seeds training runs); ``lambda_zero`` needs the λ = 0 point."""
     baselines: list[str] = field(default_factory=lambda: list(BASELINES))
     mtl_task: str | None = None
     """The task a bare ``mtl`` in ``baselines`` trains with; None: one MTL per downstream task of the
@@ -135,6 +140,13 @@ class StudySettings:
             "study.scheduler",
             "pareto_asha needs two objectives",
             "set multi_objective: true or use auto, asha or fifo",
+        )
+        _require(
+            self.scl_from == "picks" or (self.multi_objective and self.lambda_zero),
+            where,
+            "study.scl_from",
+            "lambda_zero needs the search's λ = 0 point, which only a multi-objective search with lambda_zero runs",
+            "set multi_objective: true and lambda_zero: true, or use scl_from: picks",
         )
         for rule in self.matched_picks:
             value = next(iter(rule.values()), None) if isinstance(rule, dict) else None

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from raysweep.errors import RaysweepError
-from raysweep.methods.registry import PROPOSED, REFERENCE, expand
+from raysweep.methods.registry import LAMBDA_ZERO, LAMBDA_ZERO_CONFIG, PROPOSED, REFERENCE, expand
 from raysweep.methods.run_spec import RunSpec
 from raysweep.models.declared_pooling import declared_pooling
 from raysweep.tune.driver import data_key, final_trial, search_trial
@@ -300,14 +300,19 @@ and batch (so every trained method gets the same budget, recorded as ``train_sam
 
 
 def final_specs(
-    space: SearchSpace, picks: list[dict[str, Any]], finished: list[str | None] | None = None
+    space: SearchSpace,
+    picks: list[dict[str, Any]],
+    finished: list[str | None] | None = None,
+    zero_trial: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every final run, planned from the method records: the proposed method and every method that
     re-runs a pick (SCL) once per pick; every other baseline once per model name among the picks, with
     that model and its first pick's training settings; each with seeds 0..K-1, K from ``StudySettings.seeds_of``
     (PLM: once). ``finished[i]``: the search trial of pick ``i`` when it ran to its end
     (None otherwise): a pick's runs carry it as ``reuse`` (the one of them that trains that trial's
-    very config, its seed, exports the trial's checkpoint instead)."""
+    very config, its seed, exports the trial's checkpoint instead). With ``study.scl_from: lambda_zero``
+    SCL runs once, as config ``l0``, on the search's λ = 0 point (``zero_trial``: its search trial when it
+    ran to its end, reused like a pick's) instead of once per pick."""
     finished = finished or [None] * len(picks)
     models: list[str] = []
     for p in picks:
@@ -319,6 +324,10 @@ def final_specs(
     for chosen in (c for key in keys for c in expand(key, space.study, space.evaluation.downstream)):
         method, key = chosen.method, chosen.key
         seeds = range(space.study.seeds_of(method))
+        zero = space.lambda_zero_point() if key == LAMBDA_ZERO and space.study.scl_from == "lambda_zero" else None
+        if zero is not None:
+            specs += [RunSpec(key, LAMBDA_ZERO_CONFIG, zero, s, zero_trial) for s in seeds]
+            continue
         if method.from_pick:
             specs += [RunSpec(key, f"c{i}", p, s, finished[i]) for i, p in enumerate(picks) for s in seeds]
             continue
