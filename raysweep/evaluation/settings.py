@@ -7,7 +7,7 @@ its ``draw_seed``, which a study sets to its own seed for every method and train
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from raysweep.errors import RaysweepError
 from raysweep.models.embed import PRECISIONS
@@ -79,3 +79,10 @@ class EvaluationSettings:
     @property
     def downstream(self) -> list[str]:
         return [t for t in self.tasks if t not in NON_DOWNSTREAM]
+
+    def for_seed(self, seed: int) -> EvaluationSettings:
+        """The settings a final run of ``seed`` is scored with: these, less the ``finetune`` protocol when
+        ``finetune_seeds`` leaves that seed out."""
+        if self.finetune_seeds is None or seed < self.finetune_seeds or "finetune" not in self.protocols:
+            return self
+        return replace(self, protocols=[p for p in self.protocols if p != "finetune"])

@@ -7,7 +7,6 @@ Train runs are named from the Tune trial id, so a restored trial resumes its own
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -95,11 +94,9 @@ def final_trial(
     chosen.method.run(context)
     trained = run_record(out, time.perf_counter() - started)
     arrays: dict[str, Any] = {}
-    if evaluation.finetune_seeds is not None and spec.seed >= evaluation.finetune_seeds:
-        evaluation = dataclasses.replace(evaluation, protocols=[p for p in evaluation.protocols if p != "finetune"])
     figures = evaluate_with(
         str(out),
-        evaluation,
+        evaluation.for_seed(spec.seed),  # less fine-tuning for seeds past evaluation.finetune_seeds
         data_dir=data_dir,
         reference_model=cfg.model.name,
         draw_seed=study.seed,  # the study's draws, shared by every method and training seed

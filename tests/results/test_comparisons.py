@@ -23,23 +23,32 @@ def test_fast_macro_f1_equals_scikit_learn() -> None:
         assert abs(macro_f1(labels, pred, classes) - expected) < 1e-12
 
 
-def write_run(models: Path, method: str, config_id: str, seed: int, p_at_1: np.ndarray, sst2: np.ndarray) -> dict:
+def write_run(
+    models: Path,
+    method: str,
+    config_id: str,
+    seed: int,
+    p_at_1: np.ndarray,
+    sst2: np.ndarray,
+    finetuned: np.ndarray | None = None,
+) -> dict:
     spec = RunSpec(method, config_id, {}, seed)
     folder = models / spec.folder
     folder.mkdir(parents=True)
     rng = np.random.default_rng(seed + 100 * len(method))
     labels = np.arange(300) % 6
-    np.savez(
-        folder / "evaluation.npz",
-        **{
-            "emotion/labels": labels,
-            "emotion/clusters": np.where(rng.random(300) < 0.5, labels, rng.integers(0, 6, 300)),
-            "emotion/p_at_1": p_at_1,
-            "sst2/test_labels": np.arange(300) % 2,
-            "sst2/probe/pred": sst2,
-        },
-    )
+    arrays = {
+        "emotion/labels": labels,
+        "emotion/clusters": np.where(rng.random(300) < 0.5, labels, rng.integers(0, 6, 300)),
+        "emotion/p_at_1": p_at_1,
+        "sst2/test_labels": np.arange(300) % 2,
+        "sst2/probe/pred": sst2,
+    }
     result = {"method": method, "p_at_1": float(p_at_1.mean()), "ami": 0.1, "sst2_probe_f1": 0.5}
+    if finetuned is not None:  # only the seeds that evaluation.finetune_seeds fine-tunes
+        arrays["sst2/finetune/pred"] = finetuned
+        result["sst2_finetune_f1"] = 0.5
+    np.savez(folder / "evaluation.npz", **arrays)
     return {"trial_id": spec.folder, "status": "TERMINATED", "config": {"spec": spec.to_dict()}, "result": result}
 
 
@@ -78,3 +87,31 @@ def test_mtl_is_shown_and_compared_on_its_own_task_only() -> None:
     assert own_task("mtl:irony", "irony_probe_f1") and own_task("mtl:irony", "ami")
     assert own_task("mtl:irony", "delta_emb") and not own_task("mtl:irony", "sst2_fewshot_k8_f1")
     assert own_task("mtl", "sst2_probe_f1") and own_task("emo", "sst2_probe_f1")  # no task named: shown
+
+
+def test_each_pick_meets_the_one_lambda_zero_scl_and_a_figure_of_some_seeds_is_tested_on_those(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    truth = np.arange(300) % 2
+
+    def probe(rate: float) -> np.ndarray:
+        return np.where(rng.random(300) < rate, truth, 1 - truth)
+
+    def hits(rate: float) -> np.ndarray:
+        return (rng.random(300) < rate).astype(float)
+
+    finals = []
+    for method, config in (("emo", "c0"), ("emo", "c1"), ("scl", "l0")):  # SCL once (study.scl_from: lambda_zero)
+        for seed in range(3):
+            finetuned = probe(0.9 if method == "emo" else 0.6) if seed == 0 else None
+            finals.append(write_run(tmp_path, method, config, seed, hits(0.6), probe(0.8), finetuned))
+    finals.append(write_run(tmp_path, "plm", "base", 0, hits(0.3), probe(0.8), probe(0.6)))
+    table = compare(finals, tmp_path, lambda spec: "m", n_boot=200)
+    versus_scl = table[(table["method"] == "emo") & (table["versus"] == "scl")]
+    assert set(versus_scl["config_id"]) == {"c0", "c1"} and (versus_scl["versus_config_id"] == "l0").all()
+    assert set(versus_scl["metric"]) == {"p_at_1", "ami", "sst2_probe_f1", "sst2_finetune_f1"}
+    finetune = table[table["metric"] == "sst2_finetune_f1"]
+    assert len(finetune) == 2 + 2 + 1  # each Emo pick vs SCL and vs PLM, SCL vs PLM
+    assert (finetune["n_seeds"] == 1).all() and (finetune["versus_n_seeds"] == 1).all()  # seed 0 only
+    emo_rows = table[(table["method"] == "emo") & (table["metric"] == "p_at_1")]
+    assert (emo_rows["n_seeds"] == 3).all() and emo_rows["versus_n_seeds"].tolist().count(3) == 2
+    assert versus_scl[versus_scl["metric"] == "sst2_finetune_f1"]["p"].max() < 0.01  # planted 0.9 vs 0.6

@@ -72,3 +72,13 @@ def test_leaderboard_aggregates_seeds_and_marks_deltas() -> None:
     assert tested.iloc[0]["ami_p"] == 0.001 and pd.isna(tested.iloc[2]["ami_p"])
     md = comparison_markdown(tested, "t")
     assert "+0.220*" in md and "+0.110 |" in md and "Holm" in md and "paired bootstrap" in md
+
+
+def test_a_figure_only_one_seed_has_is_its_mean_without_a_spread() -> None:
+    finals = [final(str(s), "emo", s, 0.30 + s / 100) for s in range(3)]
+    finals[0]["result"]["sst2_finetune_f1"] = 0.81  # evaluation.finetune_seeds: 1
+    board = build_leaderboard(finals + [final("p", "plm", 0, 0.1, "base")], RetrofitConfig())
+    emo, plm = board.iloc[0], board.iloc[1]
+    assert emo["sst2_finetune_f1_mean"] == 0.81 and pd.isna(emo["sst2_finetune_f1_std"])  # not a spread of 0
+    assert emo["ami_std"] > 0 and plm["ami_std"] == 0.0  # every seed: its spread; one run: 0
+    assert "0.810 |" in comparison_markdown(board, "t") and "0.810 ±" not in comparison_markdown(board, "t")

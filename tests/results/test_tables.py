@@ -11,3 +11,4 @@ def test_figures_carry_their_seed_spread_and_counts_are_whole_numbers() -> None:
     assert _fmt(1280.0, 0.0, 2, "train_samples") == "1280"  # equal budgets: no "± 0.000"
     assert _fmt(1280.0, 64.0, 2, "train_samples") == "1280 ± 64"
     assert _fmt(float("nan"), 0.0, 2) == "–"
+    assert _fmt(0.61234, float("nan"), 3) == "0.612"  # a figure only one of the 3 seeds has (finetune_seeds)

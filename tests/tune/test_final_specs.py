@@ -109,3 +109,19 @@ def test_plm_is_also_read_out_in_the_pooling_its_model_declares() -> None:
     assert "plm" in methods and "plm:mean" in methods  # the method's pooling and MiniLM's own
     native = load_space("smoke")  # already mean: one PLM row
     assert [s["method"] for s in final_specs(native, [{"loss.lam": 1.0}])].count("plm:mean") == 0
+
+
+def test_scl_from_lambda_zero_runs_scl_once_on_the_searchs_own_lambda_zero_point() -> None:
+    space = load_space("cpu")
+    assert space.study.scl_from == "lambda_zero"
+    picks = [{"loss.lam": 0.4, "loss.tau": 0.2}, {"loss.lam": 0.02, "loss.tau": 0.04}]
+    specs = final_specs(space, picks, ["t3", "t5"], "t0")
+    scl = [s for s in specs if s["method"] == "scl"]
+    assert {s["config_id"] for s in scl} == {"l0"} and sorted(s["seed"] for s in scl) == [0, 1, 2]
+    assert all(s["params"] == space.lambda_zero_point() and s["reuse"] == "t0" for s in scl)
+    assert space.lambda_zero_point()["loss.lam"] == 0.0
+    emo = [s for s in specs if s["method"] == "emo"]
+    assert {(s["config_id"], s["reuse"]) for s in emo} == {("c0", "t3"), ("c1", "t5")} and len(emo) == 6
+    assert all(s["reuse"] is None for s in final_specs(space, picks) if s["method"] == "scl")  # λ = 0 was stopped
+    per_pick = dataclasses.replace(space, study=dataclasses.replace(space.study, scl_from="picks"))
+    assert {s["config_id"] for s in final_specs(per_pick, picks) if s["method"] == "scl"} == {"c0", "c1"}

@@ -67,6 +67,9 @@ def with_(section: str, key: str, value) -> dict:
         (with_("evaluation", "finetune_tasks", ["sst5"]), "evaluation.finetune_tasks"),
         (with_("study", "matched_picks", [{"metric_at_least": "plm"}]), "is not a matching rule"),
         (with_("study", "matched_picks", [{"metric_at_least": "scl"}]), "only a multi-objective search runs"),
+        (with_("study", "scl_from", "lambda_zero"), "study.scl_from: lambda_zero needs the search's λ = 0 point"),
+        (with_("study", "scl_from", "zero"), "study.scl_from"),
+        (with_("evaluation", "finetune_seeds", 0), "evaluation.finetune_seeds"),
     ],
 )
 def test_bad_spaces_are_one_clear_line(tmp_path: Path, content, expected: str) -> None:
