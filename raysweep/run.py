@@ -215,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     from raysweep.tune.study import refuse_existing
 
     refuse_existing(f"{paths.root}/search", args.resume)  # before anything is prepared or written
+    from raysweep.results.carried_study import carried_study
+
+    carried = carried_study(paths.local_study, f"{paths.root}/search", args.resume)  # storage gone: the export
 
     record = {
         "name": name,
@@ -224,20 +227,22 @@ def main(argv: list[str] | None = None) -> int:
         "data_dir": data_dir,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    if not args.resume:
+    if not args.resume or carried is not None:
         write_study_record(paths.root, record)
     write_provenance(paths.local_study, space.to_dict(), sys.argv[1:] if argv is None else argv, args.resume)
     try:
-        return run_study(args, space, plan, paths, data_dir, tracking)
+        return run_study(args, space, plan, paths, data_dir, tracking, carried)
     finally:
         kept = keep_ray_logs(paths.local_study / "ray-logs")
         if kept is not None:
             print(f"[raysweep] Ray logs: {kept}", flush=True)
 
 
-def run_study(args: argparse.Namespace, space, plan, paths, data_dir: str | None, tracking) -> int:
+def run_study(args: argparse.Namespace, space, plan, paths, data_dir: str | None, tracking, carried=None) -> int:
     """The study's phases on a connected cluster: prepare (data, the plain loop's rate), search, finals
-    (with the reference embeddings computed first), then the results files and the closing summary."""
+    (with the reference embeddings computed first), then the results files and the closing summary.
+    ``carried`` (:mod:`raysweep.results.carried_study`): the search and the final runs an export holds,
+    which are not run again."""
     from raysweep.results.pareto import is_lambda_zero, pick_per_model
     from raysweep.results.records import load_trials
     from raysweep.train.finished_run import ran_to_end
@@ -259,10 +264,10 @@ def run_study(args: argparse.Namespace, space, plan, paths, data_dir: str | None
         plain = measure_plain_rate(space, data, plan)
         print(f"[raysweep] plain loop on this hardware: {plain['samples_per_s']:.1f} samples/s", flush=True)
 
-    with ledger.phase("search"):
-        run_search(space, paths, plan, data, args.resume, verbose=args.verbose, tracking=tracking)
-
-    search = load_trials(f"{paths.root}/search")
+    if carried is None:
+        with ledger.phase("search"):
+            run_search(space, paths, plan, data, args.resume, verbose=args.verbose, tracking=tracking)
+    search = carried.search if carried is not None else load_trials(f"{paths.root}/search")
     picks = pick_per_model(search, s.metric, s.pareto_picks, s.multi_objective, s.matched_picks)
     if not picks:
         raise RaysweepError(f"no search trial of study {name} finished with {s.metric}; see {paths.root}/search")
@@ -280,10 +285,23 @@ def run_study(args: argparse.Namespace, space, plan, paths, data_dir: str | None
         finished = [p["trial_id"] if p in done else None for p in picks]
         zero = next((t["trial_id"] for t in done if is_lambda_zero(t)), None)  # SCL's seed 0 with scl_from: lambda_zero
         specs = final_specs(space, params, finished, zero)
-        run_finals(space, paths, plan, data, specs, data_dir, args.resume, verbose=args.verbose, tracking=tracking)
+        if carried is not None:
+            left = carried.remaining(specs)
+            print(
+                f"[raysweep] carried over from {carried.folder}: {len(search)} search trials and "
+                f"{len(specs) - len(left)} of {len(specs)} final runs; running the {len(left)} left",
+                flush=True,
+            )
+            specs = left
+        if specs:
+            run_finals(space, paths, plan, data, specs, data_dir, args.resume, verbose=args.verbose, tracking=tracking)
     timings = study_timings(ledger)
+    finals = load_trials(f"{paths.root}/final")
+    records = carried.merge(finals, paths.local_study / "models") if carried is not None else None
+    if records is not None:
+        finals = records.finals
 
-    goodput = study_goodput_record(space, plan, paths, timings, plain, search, ledger)
+    goodput = study_goodput_record(space, plan, paths, timings, plain, search, ledger, finals)
     from raysweep.results.writer import export_best, write_results
 
     write_results(
@@ -293,8 +311,10 @@ def run_study(args: argparse.Namespace, space, plan, paths, data_dir: str | None
         space.base,
         s.metric,
         extra={"timings": timings, "goodput": goodput, "picked_trials": [p["trial_id"] for p in picks]},
+        records=records,
+        export_records=True,
     )
-    best = export_best(load_trials(f"{paths.root}/final"), paths.results, s.metric)
+    best = export_best(finals, paths.results, s.metric)
     print_summary(paths, timings, goodput, best, args.tracking if tracking else None)
     return 0
 
@@ -307,7 +327,9 @@ def study_timings(ledger: PhaseLedger) -> dict[str, float]:
     return {**timings, "total_s": sum(timings.values()), "invocations": ledger.invocations}
 
 
-def study_goodput_record(space, plan, paths, timings: dict[str, float], plain: dict[str, Any], search, ledger):
+def study_goodput_record(
+    space, plan, paths, timings: dict[str, float], plain: dict[str, Any], search, ledger, finals=None
+):
     """The study's goodput by phase (``tune.goodput``) from its trials' own counters and the phases'
     walls over every invocation; a resumed study whose earlier invocations left no ledger entry has
     walls of this invocation only, so its goodput is an upper bound (``walls_complete`` false)."""
@@ -319,7 +341,7 @@ def study_goodput_record(space, plan, paths, timings: dict[str, float], plain: d
     phases = {
         "prepare": ([], timings["prepare_s"]),
         "search": (search, timings["search_s"]),
-        "finals": (load_trials(f"{paths.root}/final"), timings["finals_s"]),
+        "finals": (finals if finals is not None else load_trials(f"{paths.root}/final"), timings["finals_s"]),
     }
     nodes = max(len([n for n in ray.nodes() if n.get("Alive") and n["Resources"].get("CPU")]), 1)
     run_cores = plan.num_workers * plan.cpus_per_worker

@@ -48,17 +48,20 @@ def write_results(
     metric: str,
     extra: dict[str, Any] | None = None,
     records: StudyRecords | None = None,
+    export_records: bool | None = None,
 ) -> dict[str, Path]:
     """Rebuild every results file of study ``name`` from its storage (``study_root``) or from ``records``
     (a slim export, :func:`raysweep.results.study_records.from_export`); returns the files written.
-    A rebuild from storage also writes the slim export, ``results/NAME/records/``.
+    A rebuild from storage also writes the slim export, ``results/NAME/records/`` (``export_records``:
+    whether to write it; default: only from storage, since an export rebuilt from itself adds nothing;
+    a study carried over from its export, :mod:`raysweep.results.carried_study`, writes the merged one).
 
     Refuses (nothing written) a storage that holds no trials at all, and one that holds fewer finished
     runs or search trials than the study's tables it would replace (a wrong or damaged storage must
     not turn good tables into empty ones).
     """
     study_dir = results_dir / name
-    from_store = records is None
+    from_store = records is None if export_records is None else export_records
     if records is None:
         records = from_storage(study_root, study_dir)
     search, finals = records.search, records.finals
@@ -117,7 +120,7 @@ def write_results(
             summary["front"] = quality
         atomic.write_text(study_dir / "study.json", json.dumps(portable(summary), indent=2, default=str))
         written[f"{name}/study"] = study_dir / "study.json"
-        if from_store:  # a rebuild from an export has nothing new to export
+        if from_store:  # a rebuild from an export has nothing new to export (unless carried: merged)
             written[f"{name}/records"] = export(records, study_dir / RECORDS)
     return written
 
@@ -214,8 +217,9 @@ def export_best(finals: list[TrialRecord], results_dir: Path, metric: str) -> Pa
         return sum(float(r["result"][metric]) for r in runs) / len(runs)
 
     runs = max(by_config.values(), key=score)
-    source = Path(min(runs, key=lambda r: r["result"]["seed"])["result"]["model_dir"])
-    if not source.is_dir():
+    model_dir = min(runs, key=lambda r: r["result"]["seed"])["result"].get("model_dir")
+    source = Path(model_dir) if model_dir else None
+    if source is None or not source.is_dir():  # a run carried over from an export has no weights here
         return None
     target = results_dir / "best_model"
     with locked(results_dir), atomic.directory(target) as tmp:
