@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from raysweep.errors import RaysweepError
 from raysweep.methods.registry import LAMBDA_ZERO_CONFIG, PROPOSED, REFERENCE, parse_method
 from raysweep.methods.run_spec import RunSpec
 from raysweep.metrics.clustering import SCORES
@@ -125,6 +126,20 @@ def load_arrays(model_dir: Path) -> dict[str, np.ndarray] | None:
     return arrays
 
 
+def same_examples(key: str, runs: list[dict[str, np.ndarray]], what: str) -> None:
+    """A ``RaysweepError`` unless every run's ``key`` (a labels array: the examples it was scored on)
+    is the same: a paired test of runs scored on different draws (a study continued on another machine
+    whose data differ, an evaluation setting changed on ``--resume``) would compare nothing."""
+    if not key.endswith("labels"):
+        return
+    first = runs[0][key]
+    if any(r[key].shape != first.shape or not np.array_equal(r[key], first) for r in runs[1:]):
+        raise RaysweepError(
+            f"{what}: the runs were scored on different {key.split('/')[0]} examples, so no paired test holds; "
+            "score every run of a study with the same data folder and evaluation settings"
+        )
+
+
 def compare(
     finals: list[TrialRecord], models_dir: Path, model_of: Callable[[dict[str, Any]], str], n_boot: int = 200
 ) -> pd.DataFrame:
@@ -169,6 +184,7 @@ def compare(
                 theirs = [r for r in others if all(k in r for k in keys)]
                 if not (mine and theirs):
                     continue
+                same_examples(keys[0], mine + theirs, f"{method} {config_id} vs {other} {other_config}")
                 if isinstance(statistic, MacroF1):
                     arrays = [r[k] for r in (*mine, *theirs) for k in keys]
                     statistic = MacroF1(int(max(a.max() for a in arrays)) + 1)

@@ -115,3 +115,18 @@ def test_each_pick_meets_the_one_lambda_zero_scl_and_a_figure_of_some_seeds_is_t
     emo_rows = table[(table["method"] == "emo") & (table["metric"] == "p_at_1")]
     assert (emo_rows["n_seeds"] == 3).all() and emo_rows["versus_n_seeds"].tolist().count(3) == 2
     assert versus_scl[versus_scl["metric"] == "sst2_finetune_f1"]["p"].max() < 0.01  # planted 0.9 vs 0.6
+
+
+def test_runs_scored_on_different_examples_are_refused_not_compared(tmp_path: Path) -> None:
+    from raysweep.errors import RaysweepError
+
+    rng = np.random.default_rng(3)
+    finals = [write_run(tmp_path, "emo", "c0", s, rng.random(300), rng.integers(0, 2, 300)) for s in range(2)]
+    finals.append(write_run(tmp_path, "plm", "base", 0, rng.random(300), rng.integers(0, 2, 300)))
+    path = tmp_path / "plm-base-seed0" / "evaluation.npz"
+    with np.load(path) as saved:
+        arrays = dict(saved)
+    arrays["sst2/test_labels"] = arrays["sst2/test_labels"][::-1].copy()  # another draw of SST-2's test rows
+    np.savez(path, **arrays)
+    with pytest.raises(RaysweepError, match="emo c0 vs plm base: the runs were scored on different sst2 examples"):
+        compare(finals, tmp_path, lambda spec: "m", n_boot=20)
