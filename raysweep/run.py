@@ -282,7 +282,8 @@ def run_study(args: argparse.Namespace, space, plan, paths, data_dir: str | None
         precompute_study_reference(space, data_dir, plan, models)
         # a pick whose trial ran to its end is one of its own final runs already (the trial's seed)
         done = [t for t in search if t["status"] == "TERMINATED" and ran_to_end(t["result"])]
-        finished = [p["trial_id"] if p in done else None for p in picks]
+        done_ids = {t["trial_id"] for t in done}
+        finished = [p["trial_id"] if p["trial_id"] in done_ids else None for p in picks]
         zero = next((t["trial_id"] for t in done if is_lambda_zero(t)), None)  # SCL's seed 0 with scl_from: lambda_zero
         specs = final_specs(space, params, finished, zero)
         if carried is not None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ class CarriedStudy:
     def search(self) -> list[TrialRecord]:
         return self.records.search
 
-    @property
+    @cached_property
     def finished(self) -> dict[str, TrialRecord]:
         """The export's final runs that finished with their evaluation files, by model folder name."""
         runs: dict[str, TrialRecord] = {}

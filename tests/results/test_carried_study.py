@@ -8,8 +8,8 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
+from record_fixtures import final_run, search_trial
 
 from raysweep.config import RetrofitConfig
 from raysweep.errors import RaysweepError
@@ -20,31 +20,6 @@ from raysweep.results.study_records import RECORDS
 from raysweep.results.writer import write_results
 
 TABLES = ("leaderboard.csv", "trials.csv", "comparison.md", "comparisons.csv")
-
-
-def final_run(models: Path, method: str, config_id: str, seed: int, rate: float) -> dict:
-    spec = RunSpec(method, config_id, {"loss.lam": 0.0 if method == "scl" else 1.0}, seed)
-    folder = models / spec.folder
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(seed + 10 * len(method))
-    labels = np.arange(200) % 5
-    hits = (rng.random(200) < rate).astype(float)
-    np.savez(folder / "evaluation.npz", **{"emotion/labels": labels, "emotion/p_at_1": hits})
-    (folder / "evaluation.json").write_text(json.dumps({"wall_s": 3.5, "p_at_1": hits.mean()}))
-    result = {
-        "method": method,
-        "config_id": config_id,
-        "seed": seed,
-        "p_at_1": float(hits.mean()),
-        "dev_ami": 0.2 + rate / 10,
-        "model_dir": str(folder),
-    }
-    return {"trial_id": spec.folder, "status": "TERMINATED", "config": {"spec": spec.to_dict()}, "result": result}
-
-
-def search_trial(tid: str, lam: float, ami: float, drift: float) -> dict:
-    result = {"dev_ami": ami, "dev_delta_emb": drift, "training_iteration": 3, "trial_id": tid}
-    return {"trial_id": tid, "status": "TERMINATED", "config": {"loss.lam": lam}, "result": result, "error": None}
 
 
 PLAN = [("emo", "c0", s, 0.7) for s in range(3)] + [("scl", "l0", s, 0.6) for s in range(3)]
