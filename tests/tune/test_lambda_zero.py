@@ -29,7 +29,8 @@ def test_the_point_is_lambda_zero_and_the_base_inside_the_ranges() -> None:
         "train.lr": 5e-5,
     }
     assert load_space("smoke").lambda_zero_point() is None  # single-objective: no front to put it on
-    assert load_space("cpu", {"study": {"lambda_zero": False}}).lambda_zero_point() is None
+    without = {"study": {"lambda_zero": False, "scl_from": "picks"}}  # scl_from: lambda_zero needs the point
+    assert load_space("cpu", without).lambda_zero_point() is None
 
 
 def test_values_the_ranges_cannot_take_become_their_centers() -> None:
