@@ -231,6 +231,7 @@ def evaluate_model(
     per_example: dict[str, np.ndarray] | None = None,
     precision: str = "auto",
     cache_reference: bool = True,
+    job_cpus: float = 1.0,
 ) -> dict[str, Any]:
     """All chosen figures for ``model`` (a folder, hub name or alias) as one JSON-able dict.
 
@@ -242,6 +243,9 @@ def evaluate_model(
     given, is filled with the per-example outputs (``evaluation.npz``'s keys). ``precision`` (``auto``,
     ``fp32``, ``bf16``) is the embeddings' (``models.embed.embedding_precision``); ``cache_reference``
     False recomputes the reference model's embeddings instead of reading (and writing) the cache.
+    ``job_cpus`` is what each embedding and metric job asks of Ray: a study's final run gives its Train
+    workers' share (``train.cpus_per_worker``), so that one run's evaluation fits beside another run's
+    training on a node that runs two at once (1 CPU would not: two 0.99-CPU runs leave 0.99 free).
     """
     t0 = time.perf_counter()
     task_list, protocol_list = parse_list(tasks), parse_list(protocols)
@@ -279,7 +283,7 @@ def evaluate_model(
     # folder is on this node's disk, which another node of a cluster does not see: embed on this node
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     local = any(Path(m).is_dir() for m in (resolved, resolved_ref))
-    embed_task = ray.remote(num_cpus=1, num_returns=2, scheduling_strategy=here if local else "DEFAULT")(timed_embed)
+    embed_task = ray.remote(num_cpus=job_cpus, num_returns=2, scheduling_strategy=here if local else "DEFAULT")(timed_embed)
     embed_seconds: list[Any] = []
 
     def embed_remote(path: str, texts: list[str]):
@@ -288,7 +292,7 @@ def evaluate_model(
         embed_seconds.append(seconds)
         return ref
 
-    job = ray.remote(num_cpus=1, scheduling_strategy="DEFAULT", num_returns=2)(run_job)
+    job = ray.remote(num_cpus=job_cpus, scheduling_strategy="DEFAULT", num_returns=2)(run_job)
     is_reference = resolved_ref == resolved
     emb: dict[str, Any] = {}
     reference_sets: dict[str, str] = {}
@@ -497,6 +501,7 @@ def evaluate_with(
         address=address,
         per_example=per_example,
         precision=settings.precision,
+        job_cpus=min(1.0, finetune_cpus_per_worker),  # a run's evaluation asks no more than its training
     )
 
 
