@@ -283,7 +283,8 @@ def evaluate_model(
     # folder is on this node's disk, which another node of a cluster does not see: embed on this node
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     local = any(Path(m).is_dir() for m in (resolved, resolved_ref))
-    embed_task = ray.remote(num_cpus=job_cpus, num_returns=2, scheduling_strategy=here if local else "DEFAULT")(timed_embed)
+    strategy = here if local else "DEFAULT"
+    embed_task = ray.remote(num_cpus=job_cpus, num_returns=2, scheduling_strategy=strategy)(timed_embed)
     embed_seconds: list[Any] = []
 
     def embed_remote(path: str, texts: list[str]):
