@@ -60,6 +60,20 @@ class ConsoleReporter(Callback):
         self.started = time.monotonic()
         self.last: dict[str, dict[str, Any]] = {}
         self.lines = 0
+        self.earlier: set[str] | None = None  # trials a resumed study's earlier invocations ended
+
+    def _count_earlier(self, trials: list, current: Any) -> None:
+        """Once, at the first event: the trials that had ended before this invocation started (a resumed
+        study's), which count as done but not towards the time per trial of the estimate; ``current`` is the
+        trial of the event (ending now, not before)."""
+        if self.earlier is None:
+            ended = {"TERMINATED", "ERROR"}
+            earlier = {t.trial_id for t in trials if t.status in ended and t.trial_id not in self.done}
+            self.earlier = earlier - {current.trial_id}
+
+    @property
+    def finished(self) -> int:
+        return len(self.done) + len(self.earlier or ())
 
     def setup(self, total_num_samples: int | None = None, **info: Any) -> None:
         """At the start of every ``fit`` (a resumed study's too): the clock of the time-left estimate
@@ -79,10 +93,11 @@ class ConsoleReporter(Callback):
         return f"trial {trial.trial_id}"
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._count_earlier(trials, trial)
         params = {k: v for k, v in (trial.config or {}).items() if k != "spec"}
         shown = " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(params.items()))
         self._say(
-            f"[{self.phase} {len(self.done) + 1}/{self.total}] {self._name(trial)} started"
+            f"[{self.phase} {self.finished + 1}/{self.total}] {self._name(trial)} started"
             + (f": {shown}" if shown else "")
         )
 
@@ -97,7 +112,7 @@ class ConsoleReporter(Callback):
             if isinstance(result.get("samples_per_s"), (int, float))
             else ""
         )
-        self._say(f"[{self.phase} {len(self.done) + 1}/{self.total}] {self._name(trial)}{step}: {figures}{rate}")
+        self._say(f"[{self.phase} {self.finished + 1}/{self.total}] {self._name(trial)}{step}: {figures}{rate}")
 
     def _ended(self, trial: Any, how: str) -> None:
         self.done.append(trial.trial_id)
@@ -106,27 +121,29 @@ class ConsoleReporter(Callback):
         if result.get("diverged"):
             how = f"diverged ({reason})" if reason else "diverged"
         self._say(
-            f"[{self.phase} {len(self.done)}/{self.total}] {self._name(trial)} {how}: {_figures(result, self.keys)}"
+            f"[{self.phase} {self.finished}/{self.total}] {self._name(trial)} {how}: {_figures(result, self.keys)}"
         )
         value = result.get(self.metric)
         if isinstance(value, (int, float)) and not result.get("diverged"):
             if self.best is None or value > self.best.get(self.metric, float("-inf")):
                 self.best = result
         elapsed = time.monotonic() - self.started
-        left = elapsed / len(self.done) * max(self.total - len(self.done), 0)
+        left = elapsed / len(self.done) * max(self.total - self.finished, 0)
         best = f"; best {self.metric} {self.best[self.metric]:.3g}" if self.best else ""
         if self.best and "dev_delta_emb" in self.best and self.metric != "dev_delta_emb":
             best += f" (dev_delta_emb {self.best['dev_delta_emb']:.3g})"
-        eta = f"; about {left / 60:.0f} min left" if self.total > len(self.done) else ""
-        self._say(f"[{self.phase}] {len(self.done)} of {self.total} trials done{best}{eta}")
+        eta = f"; about {left / 60:.0f} min left" if self.total > self.finished else ""
+        self._say(f"[{self.phase}] {self.finished} of {self.total} trials done{best}{eta}")
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._count_earlier(trials, trial)
         result = self.last.get(trial.trial_id) or {}
         step = result.get("step")
         early = self.full_steps is not None and isinstance(step, (int, float)) and step < self.full_steps
         self._ended(trial, f"stopped early at step {result.get('step')}" if early else "finished")
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._count_earlier(trials, trial)
         error = str(getattr(trial, "error_msg", "") or "see its error.txt").strip().splitlines()
         self._ended(trial, f"failed ({error[-1][:200] if error else 'see its error.txt'})")
 

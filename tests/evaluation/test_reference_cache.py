@@ -111,3 +111,34 @@ def test_a_study_can_embed_its_reference_before_the_finals(tiny_bert, tiny_tasks
     out = evaluate_with(final, settings, data_dir=tiny_tasks_dir, reference_model=tiny_bert, draw_seed=3)
     assert out["reference_embeddings"] == {"drift": "cached"}
     assert precompute_reference(tiny_bert, EvaluationSettings(tasks=["emotion"]), data_dir=tiny_tasks_dir) is None
+
+
+def test_an_evaluation_fits_beside_another_runs_training(tiny_bert, tiny_tasks_dir, ray_local, tmp_path, monkeypatch):
+    """Two runs at once on 2 CPUs (``cpu_workers: trials``): each Train worker holds 0.99 CPU and each
+    trial 0.01. One run's evaluation jobs must fit in what the other run's training leaves (0.99 CPU):
+    with 1-CPU jobs they waited for the other run's training to end."""
+    import threading
+
+    from ray.util.placement_group import placement_group, remove_placement_group
+
+    monkeypatch.setenv("RAYSWEEP_CACHE_DIR", str(tmp_path / "cache"))
+    held = placement_group([{"CPU": 0.99}, {"CPU": 0.01}, {"CPU": 0.01}])  # the other run, both trials
+    assert held.wait(timeout_seconds=60)
+    try:
+        settings = EvaluationSettings(tasks=["drift"], protocols=["probe"], drift_n=30)
+        final = retrofitted(tiny_bert, tmp_path / "emo", seed=0)
+        out: dict = {}
+        worker = threading.Thread(
+            target=lambda: out.update(
+                evaluate_with(
+                    final, settings, data_dir=tiny_tasks_dir, reference_model=tiny_bert, finetune_cpus_per_worker=0.99
+                )
+            ),
+            daemon=True,
+        )
+        worker.start()
+        worker.join(timeout=120)
+        assert not worker.is_alive(), "the evaluation waited for CPUs another run holds"
+        assert out["drift"]["delta_emb"] > 0
+    finally:
+        remove_placement_group(held)

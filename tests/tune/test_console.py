@@ -57,3 +57,20 @@ def test_summary_lines_are_the_leaderboards_figures() -> None:
         "delta_emb 0.0451 ± 0.0037",
         "[summary] plm base (1 seed(s)): p_at_1 0.458 ± 0, delta_emb 2.98e-09 ± 0",
     ]
+
+
+def test_a_resumed_phase_counts_the_trials_its_earlier_invocations_ended() -> None:
+    """17 final runs of which 14 ended before ``--resume``: the first run of this invocation is 15/17,
+    and the time left is this invocation's time per run times the runs left, not times 16."""
+    lines: list[str] = []
+    console = ConsoleReporter("final", "ami", total=17, out=lines.append)
+    trials = [SimpleNamespace(trial_id=f"t{i}", status="TERMINATED", config={}, last_result={}) for i in range(14)]
+    left = [SimpleNamespace(trial_id=f"t{i}", status="PENDING", config={}, last_result={}) for i in range(14, 17)]
+    trials += left
+    console.on_trial_start(0, trials, left[0])
+    console.started -= 600.0  # this invocation's first run took 10 minutes
+    left[0].status = "TERMINATED"
+    console.on_trial_complete(0, trials, left[0])
+    assert lines[0] == "[final 15/17] trial t14 started"
+    assert lines[1].startswith("[final 15/17] trial t14 finished")
+    assert lines[2] == "[final] 15 of 17 trials done; about 20 min left"
