@@ -178,7 +178,8 @@ def test_the_study_records_its_goodput_and_wall_time() -> None:
         record = goodput[phase]
         whole = record["wall_s"] * goodput["cores"]
         assert sum(record["core_seconds"].values()) == pytest.approx(whole, rel=1e-3), phase
-        assert 0.0 <= record["goodput"] <= 1.0, phase
+        # above 1 where two one-thread runs side by side train more than one two-thread plain loop
+        assert 0.0 <= record["goodput"] <= 2.0, phase
 
 
 LABELS = {  # the README's row labels -> (method, config_id) of the leaderboard
