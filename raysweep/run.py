@@ -278,6 +278,11 @@ def run_study(args: argparse.Namespace, space, plan, paths, data_dir: str | None
         flush=True,
     )
     with ledger.phase("finals"):
+        from raysweep.train.placement_leaks import release_leaked_placement_groups
+
+        leaked = release_leaked_placement_groups()  # of search trials that ended while their run started
+        if leaked:
+            print(f"[raysweep] released {leaked} placement group(s) the search's ended trials left behind", flush=True)
         models = sorted({str(p.get("model.name", space.base.model.name)) for p in params})
         precompute_study_reference(space, data_dir, plan, models)
         # a pick whose trial ran to its end is one of its own final runs already (the trial's seed)
