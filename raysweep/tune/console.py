@@ -102,6 +102,7 @@ class ConsoleReporter(Callback):
         )
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        self._count_earlier(trials, trial)  # a restored running trial's first event can be a result
         self.last[trial.trial_id] = result
         figures = _figures(result, self.keys)
         if not figures:
