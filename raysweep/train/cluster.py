@@ -45,6 +45,14 @@ def pin_ray_address() -> None:
 
 PROBE_TIMEOUT_S = 5.0
 
+IDLE_WORKERS_PER_CPU = 4
+"""Idle Ray worker processes a local cluster keeps per CPU (Ray's ``num_workers_soft_limit``; its default
+is one per CPU). Ray counts every worker process against that limit, the actors' too: a final run's Tune
+trainable, its Train controller and its Train worker already fill it on a 2-core node, so the evaluation's
+task workers (torch and transformers imported) were killed a second after each evaluation, and the next
+model's evaluation paid the imports again (11-13 s against 6-7 s per evaluation with them kept, measured on
+2 cores). Kept, they cost their resident memory (a few hundred MB each) and no CPU."""
+
 
 def probe_address(address: str, timeout: float = PROBE_TIMEOUT_S) -> None:
     """Fail in seconds, with one line, when ``address`` cannot be a Ray cluster: it is not
@@ -104,6 +112,7 @@ def connect(address: str | None = None, num_cpus: int | None = None, **kwargs) -
                 include_dashboard=True,
                 dashboard_host="127.0.0.1",
                 runtime_env=runtime_env,
+                _system_config={"num_workers_soft_limit": IDLE_WORKERS_PER_CPU * int(num_cpus or os.cpu_count() or 1)},
                 **kwargs,
             )
         else:

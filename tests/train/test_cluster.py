@@ -24,6 +24,30 @@ def test_workers_get_the_train_settings(ray_local) -> None:
     assert seen["RAY_ADDRESS"] == ray_local.get_runtime_context().gcs_address  # pinned by the setup hook
 
 
+def test_idle_task_workers_outlive_the_actors_beside_them(ray_local) -> None:
+    """An evaluation's task workers (imports done) are still there for the next model's evaluation after a
+    Train run's actors (the trainable, the controller, the worker: CPUs held) came and went beside them;
+    with Ray's default limit (one worker per CPU) they are killed while the actors run."""
+
+    @ray_local.remote(num_cpus=0.5)
+    class Busy:  # stand-ins for the actors of the next final run
+        def pid(self) -> int:
+            return os.getpid()
+
+    @ray_local.remote(num_cpus=1)
+    def pid() -> int:
+        return os.getpid()
+
+    first = set(ray_local.get([pid.remote(), pid.remote()]))
+    actors = [Busy.remote() for _ in range(3)]
+    ray_local.get([a.pid.remote() for a in actors])
+    time.sleep(3.0)  # Ray kills idle workers over its limit after 1 s
+    for a in actors:
+        ray_local.kill(a)
+    time.sleep(0.5)
+    assert set(ray_local.get([pid.remote(), pid.remote()])) & first
+
+
 def test_dead_address_is_refused_in_seconds() -> None:
     with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
         s.bind(("127.0.0.1", 0))
