@@ -77,11 +77,17 @@ def table(study: dict[str, Any]) -> str:
         total = sum(parts.values()) or 1.0
         shares = " ".join(f"{parts.get(p, 0.0) / total:>9.1%}" for p in PARTS)
         lines.append(f"{phase:<8} {entry['wall_s']:>7.0f} {entry['samples']:>8.0f} {entry['goodput']:>8.1%}  {shares}")
+    per_run = goodput.get("plain_loop", {}).get("per_run")
+    if per_run:
+        lines.append(f"plain loop on a run's {per_run['threads']} thread(s): {per_run['samples_per_s']:.1f} samples/s")
+    node = goodput.get("run_vs_node_plain") or {}
     for phase, ratio in goodput.get("run_vs_plain", {}).items():
         if ratio:
+            on = f" on {per_run['threads']} thread(s)" if per_run else ""
             lines.append(
-                f"{phase} runs vs the plain loop: median {ratio['median']:.3f}x "
+                f"{phase} runs vs the plain loop{on}: median {ratio['median']:.3f}x "
                 f"(min {ratio['min']:.3f}, max {ratio['max']:.3f}; {ratio['runs']} runs)"
+                + (f"; vs the whole node's loop {node[phase]['median']:.3f}x" if node.get(phase) else "")
             )
     for phase, split in goodput.get("startup", {}).items():
         if split:

@@ -152,12 +152,18 @@ def describe(goodput: dict[str, Any]) -> str:
         lines.append(
             f"  {name}: {phase['goodput']:.1%} ({phase['samples']:.0f} samples in {phase['wall_s']:.0f} s); {shares}"
         )
+    threads = goodput.get("run_vs_plain_threads")
+    node = goodput.get("run_vs_node_plain") or {}
     for name, ratio in (goodput.get("run_vs_plain") or {}).items():
         if ratio:
-            lines.append(
-                f"  {name} runs vs the plain loop: median {ratio['median']:.2f}x "
+            on = f" on {threads} thread(s), as each run" if node and threads else ""
+            line = (
+                f"  {name} runs vs the plain loop{on}: median {ratio['median']:.2f}x "
                 f"({ratio['min']:.2f}-{ratio['max']:.2f}, {ratio['runs']} runs)"
             )
+            if node.get(name):
+                line += f"; vs the whole node's loop {node[name]['median']:.2f}x"
+            lines.append(line)
     for name, split in (goodput.get("startup") or {}).items():
         if split:
             lines.append(
@@ -223,14 +229,21 @@ def goodput_of_trials(
     """A study's goodput from its trial records (``phases``: name -> (the phase's Tune trial records, its
     wall seconds)); ``plain`` is ``train.plain_loop.plain_loop_rate``'s measurement, ``run_cores`` the
     cores one Train run holds, ``cores`` and ``nodes`` the cluster's. Adds, per phase, the Train runs'
-    speed against the plain loop (:func:`run_rates`)."""
+    speed against the plain loop (:func:`run_rates`): against the loop with a run's own threads where
+    ``plain`` has that measurement (``per_run``; then ``run_vs_node_plain`` holds the ratios to the whole
+    node's loop too), else against the node's loop; ``run_vs_plain_threads`` is that loop's threads."""
     rate = float(plain["samples_per_s"])
+    per_run = plain.get("per_run") or {}
+    run_rate = float(per_run.get("samples_per_s") or rate)
     timings = {
         name: ([TrainTiming.from_result(t.get("result") or {}, run_cores) for t in trials], wall)
         for name, (trials, wall) in phases.items()
     }
     out = study_goodput(timings, rate, cores, nodes)
     out["plain_loop"] = plain
-    out["run_vs_plain"] = {name: run_rates(trials, rate) for name, (trials, _) in phases.items() if trials}
+    out["run_vs_plain"] = {name: run_rates(trials, run_rate) for name, (trials, _) in phases.items() if trials}
+    out["run_vs_plain_threads"] = int(per_run.get("threads") or plain.get("threads") or 0)
+    if per_run:  # the same runs against the whole node's loop, which the goodput is measured against
+        out["run_vs_node_plain"] = {name: run_rates(trials, rate) for name, (trials, _) in phases.items() if trials}
     out["startup"] = {name: startup_split(trials) for name, (trials, _) in phases.items() if trials}
     return out

@@ -92,7 +92,10 @@ def task_cpus(plan: ResourcePlan) -> int:
 def measure_plain_rate(space: SearchSpace, data: dict[str, Any], plan: ResourcePlan) -> dict[str, Any]:
     """The plain loop's samples/s (``train.plain_loop``) for the base configuration on its prepared data,
     with one node's cores (a GPU where the cluster has one): what the study's goodput is measured
-    against, on this hardware, in this study."""
+    against, on this hardware, in this study. Where the plan's CPU runs hold fewer threads than a node
+    (``train.cpu_workers: trials``: one-thread runs side by side on 2 cores), ``per_run`` is the loop's
+    measurement with a run's threads too: each run's speed is compared with the loop of its own cores
+    (a one-thread run against a two-thread loop reads about 0.55x however little it loses)."""
     import ray
 
     from raysweep.train.plain_loop import plain_loop_rate
@@ -100,7 +103,19 @@ def measure_plain_rate(space: SearchSpace, data: dict[str, Any], plan: ResourceP
     cfg = space.config_for(space.data_variants()[0])
     cores = task_cpus(plan)
     task = ray.remote(plain_loop_rate).options(num_cpus=cores, num_gpus=1 if plan.total_gpus >= 1 else 0)
-    return ray.get(task.remote(cfg, data[data_key(cfg)], threads=cores))
+    plain = ray.get(task.remote(cfg, data[data_key(cfg)], threads=cores))
+    threads = run_threads(plan)
+    if plan.total_gpus < 1 and threads < cores:  # runs of part of a node: their own loop to be measured against
+        per_run = ray.remote(plain_loop_rate).options(num_cpus=threads)
+        plain["per_run"] = ray.get(per_run.remote(cfg, data[data_key(cfg)], threads=threads))
+    return plain
+
+
+def run_threads(plan: ResourcePlan) -> int:
+    """The intra-op threads one CPU Train run of ``plan`` trains with, over all its workers."""
+    from raysweep.train.data import threads_for
+
+    return plan.num_workers * threads_for(plan.cpus_per_worker)
 
 
 def precompute_study_reference(

@@ -87,3 +87,19 @@ def test_goodput_of_trials_reads_the_records_and_splits_the_start_up() -> None:
     assert out["startup"]["search"] == pytest.approx(split)
     assert "median 0.90x (0.50-1.00, 3 runs)" in describe(out) and "Ray Train 5.5 s" in describe(out)
     assert "transformers imports 1.2 s, raysweep's own 0.3 s" in describe(out)
+
+
+def test_runs_of_part_of_a_node_are_measured_against_the_loop_of_their_own_threads() -> None:
+    from raysweep.tune.goodput import goodput_of_trials
+
+    search = [{"result": {"train_samples": 1000.0, "time_steps_s": 20.0}}]  # 50 samples/s, one thread
+    plain = {"samples_per_s": 100.0, "threads": 2, "per_run": {"samples_per_s": 55.0, "threads": 1}}
+    out = goodput_of_trials({"search": (search, 30.0)}, plain, 0.99, 2)
+    assert out["run_vs_plain"]["search"]["median"] == pytest.approx(50 / 55, abs=1e-4)
+    assert out["run_vs_node_plain"]["search"]["median"] == pytest.approx(0.5)
+    assert out["search"]["goodput"] == pytest.approx(1000 / (100 * 30), rel=1e-5)  # the node's loop, always
+    text = describe(out)
+    assert "runs vs the plain loop on 1 thread(s), as each run: median 0.91x" in text
+    assert "vs the whole node's loop 0.50x" in text
+    whole = goodput_of_trials({"search": (search, 30.0)}, {"samples_per_s": 100.0, "threads": 2}, 2, 2)
+    assert "run_vs_node_plain" not in whole and whole["run_vs_plain"]["search"]["median"] == pytest.approx(0.5)
