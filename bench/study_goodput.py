@@ -79,7 +79,10 @@ def table(study: dict[str, Any]) -> str:
         lines.append(f"{phase:<8} {entry['wall_s']:>7.0f} {entry['samples']:>8.0f} {entry['goodput']:>8.1%}  {shares}")
     per_run = goodput.get("plain_loop", {}).get("per_run")
     if per_run:
-        lines.append(f"plain loop on a run's {per_run['threads']} thread(s): {per_run['samples_per_s']:.1f} samples/s")
+        lines.append(
+            f"plain loop on a run's {per_run['threads']} thread(s), {per_run.get('side_by_side', 1)} side by side: "
+            f"{per_run['samples_per_s']:.1f} samples/s each"
+        )
     node = goodput.get("run_vs_node_plain") or {}
     for phase, ratio in goodput.get("run_vs_plain", {}).items():
         if ratio:

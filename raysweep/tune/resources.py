@@ -88,12 +88,12 @@ def plan_resources(
       of one node is pure overhead there.
     * ``trials``: one worker of one worker's CPUs per run and as many runs at once as the cluster holds,
       so that a run's start-up and evaluation overlap another's steps. The smoke study on 2 cores took
-      253 and 274 s this way against 269 and 269 s merged, interleaved on one host
-      (``bench/results/cpu_workers.md``): the search 10 % faster, the finals no faster (two runs
-      starting at once take twice as long to start, an evaluation beside a training run 3x as long), so
-      it is not the default. With runs of 93 steps (4 search trials) the same comparison gave the
-      search 1.3x faster (266-278 s against 356-368 s): the ``cpu`` space, whose runs are hundreds of
-      steps, sets it.
+      253 and 285 s this way against 377-438 s merged, interleaved on one host (2026-12-07,
+      ``bench/results/smoke_cpu_workers.md``; part of it is ASHA, which can compare two trials that run
+      at once); with runs of 93 steps (4 search trials) the search was 1.3x faster (266-278 s against
+      356-368 s, ``bench/results/cpu_workers.md``). The ``cpu`` and ``smoke`` spaces set it; it is not
+      the default because on a many-core node it runs a run per CPU share, far more trials at once than
+      a sequential searcher adapts to.
     * ``as_written``: ``num_workers`` DDP processes, e.g. to exercise DDP.
 
     Either way a share that divides the cluster is not lost to each trial's 0.01-CPU sliver: 2 runs of

@@ -93,9 +93,11 @@ def measure_plain_rate(space: SearchSpace, data: dict[str, Any], plan: ResourceP
     """The plain loop's samples/s (``train.plain_loop``) for the base configuration on its prepared data,
     with one node's cores (a GPU where the cluster has one): what the study's goodput is measured
     against, on this hardware, in this study. Where the plan's CPU runs hold fewer threads than a node
-    (``train.cpu_workers: trials``: one-thread runs side by side on 2 cores), ``per_run`` is the loop's
-    measurement with a run's threads too: each run's speed is compared with the loop of its own cores
-    (a one-thread run against a two-thread loop reads about 0.55x however little it loses)."""
+    (``train.cpu_workers: trials``: one-thread runs side by side on 2 cores), ``per_run`` is the loop with
+    a run's threads too, as many copies side by side as runs fill a node (``side_by_side``; their mean
+    samples/s), the way the plan runs them: each run's speed is compared with that loop (against the
+    two-thread loop a one-thread run reads about 0.55x however little it loses; against one one-thread
+    loop alone on an idle node it would be charged for its neighbour's share of memory bandwidth)."""
     import ray
 
     from raysweep.train.plain_loop import plain_loop_rate
@@ -107,7 +109,10 @@ def measure_plain_rate(space: SearchSpace, data: dict[str, Any], plan: ResourceP
     threads = run_threads(plan)
     if plan.total_gpus < 1 and threads < cores:  # runs of part of a node: their own loop to be measured against
         per_run = ray.remote(plain_loop_rate).options(num_cpus=threads)
-        plain["per_run"] = ray.get(per_run.remote(cfg, data[data_key(cfg)], threads=threads))
+        side_by_side = max(1, int(cores // threads))  # as many loops as runs share a node, as the plan runs them
+        loops = ray.get([per_run.remote(cfg, data[data_key(cfg)], threads=threads) for _ in range(side_by_side)])
+        rates = [loop["samples_per_s"] for loop in loops]
+        plain["per_run"] = {**loops[0], "samples_per_s": sum(rates) / len(rates), "side_by_side": side_by_side}
     return plain
 
 

@@ -34,5 +34,6 @@ def test_runs_of_part_of_the_node_get_a_loop_of_their_own_threads(
     split = measure_plain_rate(space, data, SPLIT)
     assert split["threads"] == 2 and split["per_run"]["threads"] == 1
     assert split["per_run"]["samples_per_s"] > 0 and split["per_run"]["batch"] == split["batch"]
+    assert split["per_run"]["side_by_side"] == 2  # two one-thread loops at once, as two runs share the node
     merged = measure_plain_rate(space, data, MERGED)
     assert merged["threads"] == 2 and "per_run" not in merged  # a run holds the node: one loop is enough
