@@ -21,7 +21,7 @@ OBJECTIVES = ("supcon", "ce", "mtl")
 VSP_TARGETS = ("precomputed", "recompute")
 VSP_DROPOUT = ("off", "pass", "train")
 PRECISIONS = ("auto", "fp32", "bf16")
-CPU_WORKERS = ("merge", "trials", "as_written")
+CPU_WORKERS = ("auto", "merge", "trials", "as_written")
 ATTENTIONS = ("auto", "eager", "sdpa")
 MAX_NODE_CPUS = 1024
 """``train.cpus_per_worker`` and ``train.torch_threads`` at most: no node has more cores, more threads only
@@ -145,8 +145,10 @@ class TrainConfig:
     precision: str = one_of("auto", PRECISIONS, "precision")
     """``auto``: bf16 autocast on GPUs and on CPUs with AMX; fp32 elsewhere."""
     num_workers: int = ranged(1, ge=1, fix="use >= 1")
-    cpu_workers: str = one_of("merge", CPU_WORKERS, "cpu_workers")
-    """CPU-only runs whose workers would all sit on one node: ``merge`` (the study's resource plan runs
+    cpu_workers: str = one_of("auto", CPU_WORKERS, "cpu_workers")
+    """CPU-only runs whose workers would all sit on one node: ``auto`` (the default: ``trials`` where one
+    merged run would hold a whole node, so that runs side by side fill each other's start-up and
+    evaluation; ``merge`` where merged runs already share a node), ``merge`` (the study's resource plan runs
     them as one worker with their CPUs together: DDP inside one CPU node only adds the gradient
     all-reduce), ``trials`` (one worker of one worker's CPUs per run, and as many runs at once as the
     cluster holds: a run's start-up and evaluation then overlap another's steps; same global batch) or

@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from raysweep.config import RetrofitConfig
+from raysweep.config import RetrofitConfig, TrainConfig
 from raysweep.errors import RaysweepError
 
 TRIAL_CPU = 0.01
@@ -68,6 +68,15 @@ def autoscaling_capacity(path: Path = BOOTSTRAP) -> tuple[float, float]:
     return cpus, gpus
 
 
+def cpu_workers_for(train: TrainConfig, node_cpus: float) -> str:
+    """``train.cpu_workers`` with ``auto`` resolved for a node of ``node_cpus`` CPUs: ``trials`` where one
+    merged run would hold the whole node (one run at a time leaves the node half idle while it starts and
+    evaluates: measured on 2 cores, ``bench/results/smoke_cpu_workers.md``), else ``merge``."""
+    if train.cpu_workers != "auto":
+        return train.cpu_workers
+    return "trials" if train.num_workers * train.cpus_per_worker >= node_cpus - 1e-9 else "merge"
+
+
 def plan_resources(
     cfg: RetrofitConfig,
     cluster: dict[str, float],
@@ -81,7 +90,9 @@ def plan_resources(
     A CPU run (no GPUs) whose workers all fit on one node of ``node_cpus`` CPUs (default: the cluster's)
     runs by ``train.cpu_workers``:
 
-    * ``merge`` (the default): one worker holding their CPUs together. Measured on a 2-core node (MiniLM,
+    * ``auto`` (the default): ``trials`` where one merged run would hold a whole node, ``merge``
+      elsewhere (:func:`cpu_workers_for`).
+    * ``merge``: one worker holding their CPUs together. Measured on a 2-core node (MiniLM,
       batch 32, ``bench/study_goodput.py``), 2 DDP workers of one thread each trained at 0.40x the plain
       loop's samples/s inside their steps, one worker of two threads at 0.75-0.87x
       (``bench/results/study_goodput.json``, ``run_vs_plain``): the gradient all-reduce between processes
@@ -91,9 +102,9 @@ def plan_resources(
       253 and 285 s this way against 377-438 s merged, interleaved on one host (2026-12-07,
       ``bench/results/smoke_cpu_workers.md``; part of it is ASHA, which can compare two trials that run
       at once); with runs of 93 steps (4 search trials) the search was 1.3x faster (266-278 s against
-      356-368 s, ``bench/results/cpu_workers.md``). The ``cpu`` and ``smoke`` spaces set it; it is not
-      the default because on a many-core node it runs a run per CPU share, far more trials at once than
-      a sequential searcher adapts to.
+      356-368 s, ``bench/results/cpu_workers.md``). ``auto`` takes it where a merged run would hold a
+      whole node, not on bigger nodes: there merged runs already overlap each other, and splitting runs a
+      run per CPU share, more trials at once than a sequential searcher adapts to (unmeasured).
     * ``as_written``: ``num_workers`` DDP processes, e.g. to exercise DDP.
 
     Either way a share that divides the cluster is not lost to each trial's 0.01-CPU sliver: 2 runs of
@@ -105,7 +116,7 @@ def plan_resources(
     merged_from = split_from = None
     on_one_node = t.num_workers * t.cpus_per_worker <= (node_cpus if node_cpus is not None else cpus)
     if t.gpus_per_worker == 0 and t.num_workers > 1 and on_one_node and t.cpu_workers != "as_written":
-        if t.cpu_workers == "merge":
+        if cpu_workers_for(t, node_cpus if node_cpus is not None else cpus) == "merge":
             merged_from = t.num_workers
             t = dataclasses.replace(t, num_workers=1, cpus_per_worker=t.num_workers * t.cpus_per_worker)
         else:  # "trials": one worker's share per run, the cluster's other shares to other runs

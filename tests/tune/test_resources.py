@@ -8,7 +8,7 @@ import pytest
 
 from raysweep.config import RetrofitConfig
 from raysweep.train.data import threads_for
-from raysweep.tune.resources import TRIAL_CPU, plan_resources
+from raysweep.tune.resources import TRIAL_CPU, cpu_workers_for, plan_resources
 
 
 def config(**train) -> RetrofitConfig:
@@ -16,7 +16,7 @@ def config(**train) -> RetrofitConfig:
 
 
 def test_cpu_workers_that_fit_one_node_are_merged_into_one() -> None:
-    plan = plan_resources(config(), {"CPU": 2.0}, capacity=(0, 0))
+    plan = plan_resources(config(cpu_workers="merge"), {"CPU": 2.0}, capacity=(0, 0))
     assert (plan.num_workers, plan.cpus_per_worker, plan.merged_from, plan.max_concurrent_trials) == (1, 1.99, 2, 1)
     assert "2 CPU workers merged into one" in plan.describe()
     assert threads_for(plan.cpus_per_worker) == 2  # the 0.01-CPU trial sliver costs no thread
@@ -80,3 +80,14 @@ def test_a_bad_cpu_workers_value_is_refused() -> None:
 @pytest.mark.parametrize(("cpus", "threads"), [(0.5, 1), (0.995, 1), (1.0, 1), (1.99, 2), (3.99, 4), (4.0, 4)])
 def test_threads_for_a_cpu_share(cpus: float, threads: int) -> None:
     assert threads_for(cpus) == threads
+
+
+def test_auto_splits_where_a_merged_run_would_hold_the_node_and_merges_elsewhere() -> None:
+    small = plan_resources(config(), {"CPU": 2.0}, capacity=(0, 0))  # one merged run would be the whole node
+    assert (small.num_workers, small.cpus_per_worker, small.split_from, small.max_concurrent_trials) == (1, 0.99, 2, 2)
+    wide = plan_resources(config(), {"CPU": 16.0}, capacity=(0, 0))  # 8 merged runs share the node
+    assert (wide.num_workers, wide.cpus_per_worker, wide.merged_from, wide.max_concurrent_trials) == (1, 1.99, 2, 8)
+    nodes = plan_resources(config(cpus_per_worker=2.0), {"CPU": 8.0}, capacity=(0, 0), node_cpus=4.0)
+    assert (nodes.num_workers, nodes.split_from) == (1, 2)  # a merged run would fill one 4-CPU node
+    assert cpu_workers_for(config().train, 2.0) == "trials" and cpu_workers_for(config().train, 3.0) == "merge"
+    assert cpu_workers_for(config(cpu_workers="merge").train, 2.0) == "merge"
