@@ -8,7 +8,8 @@ study's ``study.json``, all measured in that one run:
 * per phase (prepare, search, finals, all): wall time, samples trained, goodput (samples ÷ (the plain
   loop's samples/s × wall)) and the cluster's core-seconds by part (steps, dev evaluation, Train
   start-up and teardown, embedding, metrics, idle: they add up to wall × cores);
-* each phase's Train runs' samples/s inside their steps as a ratio to the plain loop's, measured at the
+* each phase's Train runs' samples/s inside their steps after their first 2 (the plain loop's untimed
+  warm-up) as a ratio to the plain loop's, measured at the
   study's start on this machine with the study's model and batch (``raysweep.train.plain_loop``);
 * the median start to first step of a Train run, split into Ray Train's part, the model's transformers
   imports in the loop and the rest of raysweep's loop;

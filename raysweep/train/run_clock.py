@@ -16,7 +16,11 @@ Every report of ``train.worker`` carries the run's cumulative counters:
   workers' imports of torch and raysweep when the loop function is unpickled); and of the loop's part,
   ``time_startup_imports_s`` went into importing the model's code (``models.encoder.import_model_code``:
   transformers' modelling modules and what they import, paid once by each fresh worker process), the
-  rest is raysweep's own work.
+  rest is raysweep's own work;
+* ``time_warmup_s`` and ``warmup_samples``: the seconds and samples of the run's first
+  :data:`WARMUP_STEPS` steps (part of ``time_steps_s`` and ``train_samples``), kept apart so that the run's
+  speed can be read in steady state, as the plain loop's is (it runs as many steps untimed first: the
+  first steps of a fresh process build oneDNN's kernels and the allocator's pools, 2x a later step).
 
 A run resumed from a checkpoint continues the counters that checkpoint recorded, and adds its own
 start-up; the work lost after that checkpoint is not counted anywhere (a study's goodput shows it as
@@ -34,6 +38,10 @@ LOOP_STARTUP = "time_startup_loop_s"
 """The part of ``time_startup_s`` inside the worker's training loop."""
 LOOP_IMPORTS = "time_startup_imports_s"
 """The part of ``time_startup_loop_s`` spent importing the model's code (not raysweep's own work)."""
+WARMUP = ("time_warmup_s", "warmup_samples")
+"""The seconds and samples of a run's first steps (inside ``time_steps_s`` and ``train_samples``)."""
+WARMUP_STEPS = 2
+"""Steps a run's warm-up counts: the plain loop's untimed warm-up (``train.plain_loop.plain_loop_rate``)."""
 
 
 class RunClock:
@@ -57,9 +65,11 @@ class RunClock:
         self.launched_at = launched_at
         self.entered_at = time.time() if entered_at is None else entered_at
         self.imports_s = imports_s
-        self.totals = {k: float(restored.get(k, 0.0) or 0.0) for k in (*COUNTERS, LOOP_STARTUP, LOOP_IMPORTS)}
+        self.totals = {k: float(restored.get(k, 0.0) or 0.0) for k in (*COUNTERS, LOOP_STARTUP, LOOP_IMPORTS, *WARMUP)}
         self._mark = time.perf_counter()
         self._started = False
+        self._steps_from = self._mark
+        self._warm = False
 
     def start_steps(self) -> None:
         """The first step is about to run: the start-up ends here (once per run)."""
@@ -70,7 +80,15 @@ class RunClock:
             if self.launched_at is not None:
                 self.totals["time_startup_s"] += max(now - self.launched_at, 0.0)
         self._started = True
-        self._mark = time.perf_counter()
+        self._mark = self._steps_from = time.perf_counter()
+
+    def warmed_up(self, samples: float) -> None:
+        """The run's first :data:`WARMUP_STEPS` steps (``samples`` of them) are done: their time is kept
+        apart, once per run, unless an evaluation already fell among them (then nothing is)."""
+        if not self._warm and self._mark == self._steps_from:
+            self.totals["time_warmup_s"] += time.perf_counter() - self._steps_from
+            self.totals["warmup_samples"] += samples
+        self._warm = True
 
     def _lap(self, counter: str) -> None:
         now = time.perf_counter()

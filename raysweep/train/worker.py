@@ -40,7 +40,7 @@ from raysweep.train.early_stopping import EarlyStopping
 from raysweep.train.objectives import Objective, StepContext, build_objective
 from raysweep.train.optim import build_optimizer
 from raysweep.train.precision import resolve_attention, resolve_precision
-from raysweep.train.run_clock import RunClock
+from raysweep.train.run_clock import WARMUP_STEPS, RunClock
 from raysweep.train.session import Session
 
 
@@ -161,6 +161,7 @@ def run_training(
             flush=True,
         )
     clock.start_steps()
+    first_step = step
     while step < total and not diverged and not stopped:
         epoch, in_epoch = divmod(step, spe)
         sampler.set_epoch(epoch, in_epoch)
@@ -181,6 +182,8 @@ def run_training(
             optimizer.step()
             scheduler.step()
             window.add(terms.parts, len(idx) * world)
+            if step == first_step + WARMUP_STEPS:
+                clock.warmed_up(WARMUP_STEPS * cfg.sampler.batch_size)
             if step % log_every == 0:
                 means = window.means(world)  # every rank: the parts are averaged across ranks here
                 if rank == 0:

@@ -174,12 +174,23 @@ def describe(goodput: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def steady_rate(result: dict[str, Any]) -> float:
+    """A run's samples/s inside its steps after its warm-up steps (``train.run_clock``: ``warmup_samples``
+    in ``time_warmup_s``), as the plain loop is timed after its own; over all its steps where the run
+    reported no warm-up (an evaluation among its first steps, or a record from before the counter)."""
+    samples, seconds = float(result["train_samples"]), float(result["time_steps_s"])
+    warm_s, warm_n = float(result.get("time_warmup_s") or 0.0), float(result.get("warmup_samples") or 0.0)
+    if warm_n > 0 and samples > warm_n and seconds > warm_s > 0:
+        return (samples - warm_n) / (seconds - warm_s)
+    return samples / seconds
+
+
 def run_rates(trials: Iterable[dict[str, Any]], plain_rate: float) -> dict[str, float]:
     """The training speed of a phase's Train runs against the plain loop: each run's samples over its
-    seconds inside steps (``train_samples / time_steps_s``, its retrofitting run only), as the median,
+    seconds inside steps after its warm-up (:func:`steady_rate`, its retrofitting run only), as the median,
     lowest and highest ratio to ``plain_rate``; {} where no run reported its counters."""
     ratios = sorted(
-        float(r["train_samples"]) / float(r["time_steps_s"]) / plain_rate
+        steady_rate(r) / plain_rate
         for r in (t.get("result") or {} for t in trials)
         if isinstance(r.get("time_steps_s"), (int, float)) and r["time_steps_s"] > 0 and r.get("train_samples")
     )

@@ -46,7 +46,7 @@ def test_a_few_steps_train_and_evaluate(tiny_bert: str, tiny_data_dir: Path) -> 
 def test_the_same_seed_gives_the_same_history(tiny_bert: str, tiny_data_dir: Path) -> None:
     cfg = tiny(tiny_bert, tiny_data_dir, seed=3, max_steps=4, eval_every=2)
     first, second = train_locally(cfg), train_locally(cfg)
-    drop = {"samples_per_s", *COUNTERS, LOOP_STARTUP, LOOP_IMPORTS}  # wall-clock
+    drop = {"samples_per_s", *COUNTERS, LOOP_STARTUP, LOOP_IMPORTS, "time_warmup_s"}  # wall-clock
     assert [h["step"] for h in first] == [2, 4]
     assert [{k: v for k, v in h.items() if k not in drop} for h in first] == [
         {k: v for k, v in h.items() if k not in drop} for h in second
@@ -98,6 +98,13 @@ def test_prepared_data_is_reused_and_checkpoints_kept_when_asked(tiny_bert: str,
     # the run's time counters go on from its checkpoint's, and its samples count every step
     assert [h["train_samples"] for h in (*history, *resumed)] == [24.0, 48.0, 72.0]
     assert resumed[0]["time_steps_s"] > history[-1]["time_steps_s"] > history[0]["time_steps_s"] > 0
+
+
+def test_a_run_reports_its_warm_up_steps_apart(tiny_bert: str, tiny_data_dir: Path) -> None:
+    cfg = tiny(tiny_bert, tiny_data_dir, max_steps=4, eval_every=4)
+    (report,) = run_training(cfg, prepared_data(cfg), LocalSession())
+    assert report["warmup_samples"] == 2 * cfg.sampler.batch_size  # the plain loop's 2 untimed steps
+    assert 0 < report["time_warmup_s"] < report["time_steps_s"]
 
 
 def test_length_groups_train_the_same_run_as_padded_batches(tiny_bert: str, tiny_data_dir: Path) -> None:

@@ -31,3 +31,21 @@ def test_a_resumed_run_continues_its_checkpoints_counters() -> None:
     figures = clock.figures(step=5, batch_size=8)
     assert figures["time_startup_s"] == 8.0 and figures["time_dev_eval_s"] == 4.0
     assert 30.0 <= figures["time_steps_s"] < 30.5
+
+
+def test_the_warm_up_steps_are_kept_apart_once_unless_an_evaluation_fell_among_them() -> None:
+    clock = RunClock(launched_at=None)
+    clock.start_steps()
+    time.sleep(0.05)
+    clock.warmed_up(64)
+    clock.warmed_up(64)  # once per run
+    time.sleep(0.02)
+    clock.steps_done()
+    figures = clock.figures(step=4, batch_size=32)
+    assert figures["warmup_samples"] == 64 and 0.05 <= figures["time_warmup_s"] < figures["time_steps_s"]
+    interrupted = RunClock(launched_at=None)
+    interrupted.start_steps()
+    interrupted.steps_done()  # an evaluation after the first step: the warm-up is not apart from it
+    interrupted.eval_done()
+    interrupted.warmed_up(64)
+    assert interrupted.figures(step=2, batch_size=32)["warmup_samples"] == 0.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from raysweep.tune.goodput import TrainTiming, describe, phase_goodput, study_goodput
+from raysweep.tune.goodput import TrainTiming, describe, goodput_of_trials, phase_goodput, study_goodput
 
 
 def test_the_issues_smoke_example() -> None:
@@ -103,3 +103,14 @@ def test_runs_of_part_of_a_node_are_measured_against_the_loop_of_their_own_threa
     assert "vs the whole node's loop 0.50x" in text
     whole = goodput_of_trials({"search": (search, 30.0)}, {"samples_per_s": 100.0, "threads": 2}, 2, 2)
     assert "run_vs_node_plain" not in whole and whole["run_vs_plain"]["search"]["median"] == pytest.approx(0.5)
+
+
+def test_a_runs_speed_is_read_after_its_warm_up_as_the_plain_loops() -> None:
+    from raysweep.tune.goodput import steady_rate
+
+    warm = {"train_samples": 1280.0, "time_steps_s": 30.0, "time_warmup_s": 3.0, "warmup_samples": 64.0}
+    assert steady_rate(warm) == pytest.approx((1280 - 64) / 27.0)
+    assert steady_rate({"train_samples": 1280.0, "time_steps_s": 30.0}) == pytest.approx(1280 / 30)  # none kept
+    out = goodput_of_trials({"search": ([{"result": warm}], 40.0)}, {"samples_per_s": 45.0}, 2, 2)
+    assert out["run_vs_plain"]["search"]["median"] == pytest.approx(1216 / 27 / 45, abs=1e-4)
+    assert out["search"]["samples"] == 1280  # goodput counts every step's samples, warm-up included
