@@ -47,8 +47,8 @@ PROBE_TIMEOUT_S = 5.0
 
 IDLE_WORKERS_PER_CPU = 4
 """Idle Ray worker processes a local cluster keeps per CPU (Ray's ``num_workers_soft_limit``; its default
-is one per CPU). Ray counts every worker process against that limit, the actors' too: a final run's Tune
-trainable, its Train controller and its Train worker already fill it on a 2-core node, so the evaluation's
+is one per CPU). Ray counts the processes of actors that hold CPUs against that limit too: a final run's
+Tune trainable and Train worker already fill it on a 2-core node, so the evaluation's
 task workers (torch and transformers imported) were killed a second after each evaluation, and the next
 model's evaluation paid the imports again (11-13 s against 6-7 s per evaluation with them kept, measured on
 2 cores). Kept, they cost their resident memory (a few hundred MB each) and no CPU."""
