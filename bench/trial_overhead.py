@@ -112,7 +112,7 @@ def retrofit_trial(config: dict[str, Any], data: Any = None) -> None:
     entry = time.time()
     seen = os.environ.get(HEALTH_ENV)
     # make sure the controller gets it even if Tune did not pass it on; "default" is Ray's own 2 s,
-    # set explicitly since raysweep's runtime environment sets 0.2 for every worker
+    # set explicitly since raysweep's runtime environment sets 1.0 for every worker
     os.environ[HEALTH_ENV] = str(RAY_DEFAULT_HEALTH_S if config.get("health") is None else config["health"])
     cfg = RetrofitConfig.from_dict(config["cfg"])
     trainer = build_trainer(
@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--train-limit", type=int, default=2048)
     p.add_argument("--trial-steps", type=int, default=6)
     p.add_argument("--ddp-steps", type=int, default=12)
-    p.add_argument("--healths", default="default,0.2,0.1", help="health-check intervals to try")
+    p.add_argument("--healths", default="default,1.0,0.2", help="health-check intervals to try")
     p.add_argument("--skip-ddp", action="store_true")
     p.add_argument("--skip-tune", action="store_true")
     p.add_argument("--out", default=None)

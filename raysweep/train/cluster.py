@@ -17,14 +17,18 @@ WORKER_ENV = {
     "TRANSFORMERS_VERBOSITY": "error",
 }
 # Ray Train V2 settings, defaults that the user's own RAY_TRAIN_* variables override. The controller
-# polls its workers every 2 s by default, which costs 2.5-4 s of teardown per trial (bench/); and a
-# worker group that waits more than 60 s for resources fails the run, which an autoscaling cluster
-# (minutes to start a GPU node) or a loaded machine (workers importing torch) easily exceeds.
+# polls its workers every 2 s by default, which costs 2.5-4 s of teardown per trial (bench/); each poll is
+# an actor call that the worker's main thread serves beside the training thread, so polling every 0.2 s
+# (what raysweep set before) slowed a 1-worker run to 0.79-0.80x of the same step in process, against
+# 0.92x at 1 s and 0.91-1.01x at 2 s (`python -m bench.trial_overhead --skip-tune`, 2 cores, 2026-12-07):
+# 1 s keeps the speed for half the default's teardown. A worker group that waits more than 60 s for
+# resources fails the run, which an autoscaling cluster (minutes to start a GPU node) or a loaded machine
+# (workers importing torch) easily exceeds.
 # Train V2 patches ``print`` on its workers to log to the root logger, and, because a Ray worker's
 # ``sys.stdout`` is not ``sys.__stdout__``, also prints the line itself: every line a worker prints
 # reached the worker's log (and the driver's console) twice. Unpatched, it is printed once.
 TRAIN_ENV = {
-    "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.2",
+    "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "1.0",
     "RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S": "600",
     "RAY_TRAIN_ENABLE_PRINT_PATCH": "0",
 }

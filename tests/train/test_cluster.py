@@ -19,7 +19,7 @@ def test_workers_get_the_train_settings(ray_local) -> None:
         return {k: os.environ.get(k) for k in keys}
 
     seen = ray_local.get(env.remote())
-    assert seen["RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"] == "0.2"
+    assert seen["RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"] == "1.0"
     assert seen["RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S"] == "600"
     assert seen["RAY_ADDRESS"] == ray_local.get_runtime_context().gcs_address  # pinned by the setup hook
 
