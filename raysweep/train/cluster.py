@@ -108,15 +108,16 @@ def connect(address: str | None = None, num_cpus: int | None = None, **kwargs) -
     runtime_env = {"env_vars": env, "worker_process_setup_hook": "raysweep.train.cluster.pin_ray_address"}
     try:
         if address in (None, "local"):
+            cpus = num_cpus or os.cpu_count() or 1
             # the dashboard hosts the state API, which Train V2's PlacementGroupCleaner needs to free the
             # workers' placement group of a trial that Tune stops (ASHA) mid-fit; without it they leak
             ray.init(
                 address="local",
-                num_cpus=num_cpus or os.cpu_count(),
+                num_cpus=cpus,
                 include_dashboard=True,
                 dashboard_host="127.0.0.1",
                 runtime_env=runtime_env,
-                _system_config={"num_workers_soft_limit": IDLE_WORKERS_PER_CPU * int(num_cpus or os.cpu_count() or 1)},
+                _system_config={"num_workers_soft_limit": IDLE_WORKERS_PER_CPU * int(cpus)},
                 **kwargs,
             )
         else:

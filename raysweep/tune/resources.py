@@ -114,9 +114,10 @@ def plan_resources(
     grow_cpus, grow_gpus = capacity if capacity is not None else autoscaling_capacity()
     t = cfg.train
     merged_from = split_from = None
-    on_one_node = t.num_workers * t.cpus_per_worker <= (node_cpus if node_cpus is not None else cpus)
+    node = node_cpus if node_cpus is not None else cpus
+    on_one_node = t.num_workers * t.cpus_per_worker <= node
     if t.gpus_per_worker == 0 and t.num_workers > 1 and on_one_node and t.cpu_workers != "as_written":
-        if cpu_workers_for(t, node_cpus if node_cpus is not None else cpus) == "merge":
+        if cpu_workers_for(t, node) == "merge":
             merged_from = t.num_workers
             t = dataclasses.replace(t, num_workers=1, cpus_per_worker=t.num_workers * t.cpus_per_worker)
         else:  # "trials": one worker's share per run, the cluster's other shares to other runs

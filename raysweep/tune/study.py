@@ -104,13 +104,15 @@ def measure_plain_rate(space: SearchSpace, data: dict[str, Any], plan: ResourceP
 
     cfg = space.config_for(space.data_variants()[0])
     cores = task_cpus(plan)
-    task = ray.remote(plain_loop_rate).options(num_cpus=cores, num_gpus=1 if plan.total_gpus >= 1 else 0)
-    plain = ray.get(task.remote(cfg, data[data_key(cfg)], threads=cores))
+    rows = data[data_key(cfg)]
+    remote_rate = ray.remote(plain_loop_rate)
+    task = remote_rate.options(num_cpus=cores, num_gpus=1 if plan.total_gpus >= 1 else 0)
+    plain = ray.get(task.remote(cfg, rows, threads=cores))
     threads = run_threads(plan)
     if plan.total_gpus < 1 and threads < cores:  # runs of part of a node: their own loop to be measured against
-        per_run = ray.remote(plain_loop_rate).options(num_cpus=threads)
+        per_run = remote_rate.options(num_cpus=threads)
         side_by_side = max(1, int(cores // threads))  # as many loops as runs share a node, as the plan runs them
-        loops = ray.get([per_run.remote(cfg, data[data_key(cfg)], threads=threads) for _ in range(side_by_side)])
+        loops = ray.get([per_run.remote(cfg, rows, threads=threads) for _ in range(side_by_side)])
         rates = [loop["samples_per_s"] for loop in loops]
         plain["per_run"] = {**loops[0], "samples_per_s": sum(rates) / len(rates), "side_by_side": side_by_side}
     return plain
