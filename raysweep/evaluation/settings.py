@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from raysweep.config import PRECISIONS
 from raysweep.errors import RaysweepError
-from raysweep.models.embed import PRECISIONS
 from raysweep.rules import check_fields, one_of, ranged
 
 PROTOCOLS = ("probe", "fewshot", "finetune")

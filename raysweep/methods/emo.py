@@ -7,16 +7,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from raysweep.export import export_checkpoint
 from raysweep.methods.method import RunContext
-from raysweep.train.finished_run import finished_checkpoint
-from raysweep.train.launch import fit
 
 
 def train_and_export(ctx: RunContext) -> Path:
     """Train ``ctx.cfg`` on the study's prepared data (prepared here when there is none) and export it;
     or export ``ctx.reuse``'s last checkpoint when that run trained ``ctx.cfg`` to its end (its model
     record then says ``reused_run``)."""
+    from raysweep.export import export_checkpoint  # torch and transformers: imported where a model is exported
+    from raysweep.train.finished_run import finished_checkpoint
+    from raysweep.train.launch import fit
+
     extra = {"method": ctx.label or "emo", "run": ctx.name}
     if ctx.reuse is not None:
         with finished_checkpoint(ctx.storage, ctx.reuse, ctx.cfg) as folder:

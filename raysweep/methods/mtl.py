@@ -6,23 +6,25 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from raysweep.config import RetrofitConfig
-from raysweep.data.tasks import Task, load_task
-from raysweep.data.tokenized import tokenize
 from raysweep.errors import RaysweepError
-from raysweep.export import export_checkpoint
 from raysweep.methods.method import RunContext
-from raysweep.models.encoder import load_tokenizer
-from raysweep.train.data import prepare_training_data, share
-from raysweep.train.launch import fit
-from raysweep.train.objectives.mtl import MTLObjective, MTLTrainingData
-from raysweep.train.training_data import TrainingData
+
+if TYPE_CHECKING:  # torch and transformers: imported where MTL trains, not where the registry is read
+    from raysweep.data.tasks import Task
+    from raysweep.train.objectives.mtl import MTLTrainingData
 
 
 def mtl_training_data(cfg: RetrofitConfig, task: Task, task_weight: float = 1.0) -> MTLTrainingData:
     """GoEmotions training data with ``task``'s training rows (sampled like GoEmotions') and dev rows."""
-    base: TrainingData = prepare_training_data(cfg)
+    from raysweep.data.tokenized import tokenize
+    from raysweep.models.encoder import load_tokenizer
+    from raysweep.train.data import prepare_training_data
+    from raysweep.train.objectives.mtl import MTLTrainingData
+
+    base = prepare_training_data(cfg)
     tokenizer = load_tokenizer(cfg.model.name)
     max_len = cfg.data.max_length
     train = task.train.sample(cfg.data.train_limit, seed=cfg.train.seed)
@@ -48,7 +50,11 @@ def mtl(
     task_weight: float = 1.0,
 ) -> Path:
     """Train emotion + ``task`` jointly from ``cfg``'s model; the exported model folder."""
+    from raysweep.export import export_checkpoint
     from raysweep.train.cluster import connect
+    from raysweep.train.data import share
+    from raysweep.train.launch import fit
+    from raysweep.train.objectives.mtl import MTLObjective
 
     cfg = cfg.replace(loss={"objective": MTLObjective.name})
     name = name or f"mtl-{task.name}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -64,4 +70,6 @@ def run(ctx: RunContext) -> Path:
     """The method record's ``run``: MTL with the task after ``:`` (``mtl:irony``)."""
     if not ctx.arg:
         raise RaysweepError("method mtl needs a task; write mtl:TASK (e.g. mtl:irony) or set study.mtl_task")
+    from raysweep.data.tasks import load_task
+
     return mtl(ctx.cfg, load_task(ctx.arg, ctx.data_dir), ctx.out, ctx.storage, name=ctx.name)

@@ -7,12 +7,13 @@ from pathlib import Path
 
 from raysweep import __version__, atomic
 from raysweep.methods.method import RunContext
-from raysweep.models.encoder import check_model_exists, load_encoder, load_tokenizer
-from raysweep.models.sentence_format import write_sentence_format
 
 
 def plm(model: str, out: str | Path, pooling: str = "cls", overwrite: bool = False) -> Path:
     """Save ``model``'s encoder and tokenizer to ``out`` with a ``raysweep.json`` naming it the base."""
+    from raysweep.models.encoder import check_model_exists, load_encoder, load_tokenizer
+    from raysweep.models.sentence_format import write_sentence_format
+
     out = atomic.check_replaceable(out, overwrite)
     check_model_exists(model)
     with atomic.directory(out, overwrite) as tmp:

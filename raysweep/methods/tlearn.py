@@ -7,16 +7,16 @@ import time
 from pathlib import Path
 
 from raysweep.config import RetrofitConfig
-from raysweep.export import export_checkpoint
 from raysweep.methods.method import RunContext
-from raysweep.train.data import prepare_training_data, share
-from raysweep.train.launch import fit
-from raysweep.train.objectives.ce import ClassifierObjective
 
 
 def tlearn(cfg: RetrofitConfig, out: str | Path, storage: str | Path, name: str | None = None) -> Path:
     """Train ``cfg`` with the ``ce`` objective on GoEmotions; the exported model folder."""
+    from raysweep.export import export_checkpoint
     from raysweep.train.cluster import connect
+    from raysweep.train.data import prepare_training_data, share
+    from raysweep.train.launch import fit
+    from raysweep.train.objectives.ce import ClassifierObjective
 
     cfg = cfg.replace(loss={"objective": ClassifierObjective.name})
     name = name or f"tlearn-{time.strftime('%Y%m%d-%H%M%S')}"

@@ -22,10 +22,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from raysweep.config import PRECISIONS
 from raysweep.data.tokenized import TokenizedTexts
 from raysweep.errors import RaysweepError
-
-PRECISIONS = ("auto", "fp32", "bf16")
 
 
 def embedding_precision(requested: str, device: torch.device | str) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 from raysweep.config import RetrofitConfig
 from raysweep.errors import RaysweepError
-from raysweep.train.worker import train_loop_per_worker
+from raysweep.train.entry import train_loop_per_worker
 
 
 def absolute_storage(storage: str | os.PathLike[str]) -> str:

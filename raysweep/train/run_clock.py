@@ -11,12 +11,12 @@ Every report of ``train.worker`` carries the run's cumulative counters:
 * ``time_startup_s``: from the moment the trainer was built (``launched_at``, wall clock, set by
   ``train.launch``) to the first step: Ray Train's controller and worker group, the workers' imports,
   the model load and the data fetch; of which ``time_startup_loop_s`` is raysweep's part, from the
-  worker entering the training loop to its first step (the data fetch from the object store, the model
-  load, the DDP wrapper), the rest being Ray Train's (controller, worker group, process group, and the
-  workers' imports of torch and raysweep when the loop function is unpickled); and of the loop's part,
-  ``time_startup_imports_s`` went into importing the model's code (``models.encoder.import_model_code``:
-  transformers' modelling modules and what they import, paid once by each fresh worker process), the
-  rest is raysweep's own work;
+  worker entering the training loop (``train.entry``) to its first step (the training stack's imports,
+  the data fetch from the object store, the model load, the DDP wrapper), the rest being Ray Train's
+  (controller, worker group, process group); and of the loop's part, ``time_startup_imports_s`` went
+  into imports, paid once by each fresh worker process: torch, PML, scikit-learn and raysweep's training
+  modules (``train.worker``) and the model's code (``models.encoder.import_model_code``: transformers'
+  modelling modules and what they import); the rest is raysweep's own work;
 * ``time_warmup_s`` and ``warmup_samples``: the seconds and samples of the run's first
   :data:`WARMUP_STEPS` steps (part of ``time_steps_s`` and ``train_samples``), kept apart so that the run's
   speed can be read in steady state, as the plain loop's is (it runs as many steps untimed first: the

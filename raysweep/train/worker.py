@@ -77,17 +77,22 @@ class _Window:
         return self.samples / max(time.perf_counter() - self.t0, 1e-9)
 
 
-def train_loop_per_worker(loop_config: dict[str, Any]) -> list[dict[str, Any]]:
+def train_loop_per_worker(
+    loop_config: dict[str, Any], entered_at: float | None = None, imports_s: float = 0.0
+) -> list[dict[str, Any]]:
     """Train; return the metrics of every report made by this run (``Result.return_value``). The loop
     config's optional ``early_stop`` (``{"metric", "patience"}``) stops it once the metric stops improving;
-    its ``launched_at`` (``time.time()`` when ``train.launch`` built the trainer) starts the run's clock."""
+    its ``launched_at`` (``time.time()`` when ``train.launch`` built the trainer) starts the run's clock.
+    ``entered_at``: when the worker entered the loop (default now); ``imports_s``: seconds it spent
+    importing this module first (``train.entry``), reported with the model's imports."""
     from raysweep.train.session import RaySession
 
-    entered_at = time.time()
+    entered_at = time.time() if entered_at is None else entered_at
     cfg = RetrofitConfig.from_dict(loop_config["config"])
     early_stop = EarlyStopping.from_dict(loop_config.get("early_stop"))
     session = RaySession()
-    return run_training(cfg, loop_config["data"], session, early_stop, loop_config.get("launched_at"), entered_at)
+    launched_at = loop_config.get("launched_at")
+    return run_training(cfg, loop_config["data"], session, early_stop, launched_at, entered_at, imports_s)
 
 
 def run_training(
@@ -97,6 +102,7 @@ def run_training(
     early_stop: EarlyStopping | None = None,
     launched_at: float | None = None,
     entered_at: float | None = None,
+    imports_s: float = 0.0,
 ) -> list[dict[str, Any]]:
     """The loop of one rank, wherever ``session`` says it runs (a Ray Train worker or this process);
     ``data`` is a ``TrainingData`` or what ``session.get_data`` turns into one. Returns the metrics of
@@ -105,9 +111,10 @@ def run_training(
     carries ``steps_total`` (the run's planned steps: a run whose last report has ``step ==
     steps_total`` or ``stopped_early`` ran to its own end, see :mod:`raysweep.train.finished_run`) and
     the run's time counters (``train.run_clock``; start-up from ``launched_at``, raysweep's part
-    of it from ``entered_at``, default now)."""
+    of it from ``entered_at``, default now; ``imports_s``: seconds of it already spent importing the
+    training stack, ``train.entry``, counted with the model's imports)."""
     entered_at = time.time() if entered_at is None else entered_at
-    imports_s = import_model_code(cfg.model.name)  # timed apart: transformers' modules, not raysweep's work
+    imports_s += import_model_code(cfg.model.name)  # timed apart: transformers' modules, not raysweep's work
     data = session.get_data(data)
     rank, world, device = session.rank, session.world, session.device
     torch.set_num_threads(cfg.train.torch_threads or threads_for(cfg.train.cpus_per_worker))

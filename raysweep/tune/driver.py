@@ -71,8 +71,6 @@ def final_trial(
     the evaluation suite scores it, and the figures are reported to Tune."""
     from ray import tune
 
-    from raysweep.evaluation.suite import evaluate_with
-
     trial_id = tune.get_context().get_trial_id()
     spec = RunSpec.from_dict(config["spec"])
     chosen = parse_method(spec.method, study)
@@ -93,6 +91,8 @@ def final_trial(
     started = time.perf_counter()
     chosen.method.run(context)
     trained = run_record(out, time.perf_counter() - started)
+    from raysweep.evaluation.suite import evaluate_with  # torch and transformers: after the run, not before it
+
     arrays: dict[str, Any] = {}
     figures = evaluate_with(
         str(out),

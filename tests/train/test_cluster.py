@@ -15,12 +15,18 @@ from raysweep.train.cluster import probe_address
 def test_workers_get_the_train_settings(ray_local) -> None:
     @ray_local.remote(num_cpus=0)
     def env() -> dict[str, str | None]:
-        keys = ("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S", "RAY_ADDRESS")
+        keys = (
+            "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S",
+            "RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S",
+            "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER",
+            "RAY_ADDRESS",
+        )
         return {k: os.environ.get(k) for k in keys}
 
     seen = ray_local.get(env.remote())
     assert seen["RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"] == "1.0"
     assert seen["RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S"] == "600"
+    assert seen["RAY_TRAIN_ENABLE_PREEMPTION_WATCHER"] == "0"  # a local cluster: no node is ever drained
     assert seen["RAY_ADDRESS"] == ray_local.get_runtime_context().gcs_address  # pinned by the setup hook
 
 

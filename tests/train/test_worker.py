@@ -39,6 +39,11 @@ def test_two_workers_lower_the_loss_and_resume_at_the_right_step(
     for key in ("dev_mrr", "dev_map_at_r", "dev_ami", "dev_ari", "dev_fms", "train_vsp", "samples_per_s"):
         assert key in history[-1]
     assert result.checkpoint is not None
+    # a local cluster's runs start no PreemptionWatcher (raysweep.train.cluster.LOCAL_TRAIN_ENV)
+    from ray.util.state import list_actors
+
+    names = {a.class_name for a in list_actors(limit=1000, raise_on_missing_output=False)}
+    assert "TrainController" in names and "PreemptionWatcher" not in names, names
 
     # the same run name continues from its last checkpoint (step 15) up to the new limit
     more = cfg.replace(train={"max_steps": 25})
