@@ -11,8 +11,9 @@ study's ``study.json``, all measured in that one run:
 * each phase's Train runs' samples/s inside their steps after their first 2 (the plain loop's untimed
   warm-up) as a ratio to the plain loop's, measured at the
   study's start on this machine with the study's model and batch (``raysweep.train.plain_loop``);
-* the median start to first step of a Train run, split into Ray Train's part, the model's transformers
-  imports in the loop and the rest of raysweep's loop;
+* the median start to first step of a Train run, split into Ray Train's part, the training code's
+  imports in the loop (raysweep's training modules, PML, scikit-learn, the model's transformers code)
+  and the rest of raysweep's loop;
 * evaluation seconds per final model, by method.
 
 The table goes to ``bench/results/study_goodput.json`` (atomically), with the machine::
@@ -97,7 +98,7 @@ def table(study: dict[str, Any]) -> str:
         if split:
             lines.append(
                 f"{phase} start to first step: median {split['total']:.2f} s = Ray Train {split['ray']:.2f} s "
-                + (f"+ model imports {split['model_imports']:.2f} s " if "model_imports" in split else "")
+                + (f"+ imports {split['model_imports']:.2f} s " if "model_imports" in split else "")
                 + f"+ raysweep's loop {split['raysweep']:.2f} s"
             )
     for method, row in (study.get("final_phases") or {}).items():

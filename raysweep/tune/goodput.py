@@ -168,7 +168,7 @@ def describe(goodput: dict[str, Any]) -> str:
         if split:
             lines.append(
                 f"  {name} runs' start to first step: median {split['total']:.1f} s "
-                f"(Ray Train {split['ray']:.1f} s, the model's transformers imports "
+                f"(Ray Train {split['ray']:.1f} s, the training code's imports "
                 f"{split.get('model_imports', 0.0):.1f} s, raysweep's own {split['raysweep']:.1f} s)"
             )
     return "\n".join(lines)
@@ -206,10 +206,10 @@ def run_rates(trials: Iterable[dict[str, Any]], plain_rate: float) -> dict[str, 
 
 def startup_split(trials: Iterable[dict[str, Any]]) -> dict[str, float]:
     """Where a phase's Train runs' start to first step went (their medians, seconds): ``total``, of
-    which ``ray`` (Ray Train's controller, worker group, process group and the workers' imports of torch
-    and raysweep), ``model_imports`` (inside the loop: importing the model's transformers code, which
-    each fresh worker process pays) and ``raysweep`` (the rest of the loop's start: data fetch, model
-    load, DDP wrapper, sampler, optimiser); {} where no run reported it."""
+    which ``ray`` (Ray Train's controller, worker group and process group), ``model_imports`` (inside the
+    loop, which each fresh worker process pays: raysweep's training modules with PML and scikit-learn,
+    ``train.entry``, and the model's transformers code) and ``raysweep`` (the rest of the loop's start:
+    data fetch, model load, DDP wrapper, sampler, optimiser); {} where no run reported it."""
     rows = [
         (
             float(r["time_startup_s"]),

@@ -405,7 +405,9 @@ def run_finals(
         return tune.Tuner(
             trainable,
             param_space={"spec": tune.grid_search(specs)},
-            tune_config=tune.TuneConfig(max_concurrent_trials=plan.max_concurrent_trials),
+            # a final trial always runs to its end (no scheduler stops one), so its process is handed to
+            # the next final trial: no fresh trial process (Ray, Tune and the evaluation's imports) per run
+            tune_config=tune.TuneConfig(max_concurrent_trials=plan.max_concurrent_trials, reuse_actors=True),
             run_config=tune.RunConfig(
                 name="final",
                 storage_path=paths.root,

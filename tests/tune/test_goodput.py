@@ -86,7 +86,7 @@ def test_goodput_of_trials_reads_the_records_and_splits_the_start_up() -> None:
     split = {"runs": 3, "total": 7.0, "raysweep": 0.3, "model_imports": 1.2, "ray": 5.5}
     assert out["startup"]["search"] == pytest.approx(split)
     assert "median 0.90x (0.50-1.00, 3 runs)" in describe(out) and "Ray Train 5.5 s" in describe(out)
-    assert "transformers imports 1.2 s, raysweep's own 0.3 s" in describe(out)
+    assert "the training code's imports 1.2 s, raysweep's own 0.3 s" in describe(out)
 
 
 def test_runs_of_part_of_a_node_are_measured_against_the_loop_of_their_own_threads() -> None:
