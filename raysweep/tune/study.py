@@ -112,6 +112,10 @@ def measure_plain_rate(space: SearchSpace, data: dict[str, Any], plan: ResourceP
     if plan.total_gpus < 1 and threads < cores:  # runs of part of a node: their own loop to be measured against
         per_run = remote_rate.options(num_cpus=threads)
         side_by_side = max(1, int(cores // threads))  # as many loops as runs share a node, as the plan runs them
+        # each copy's process first imports torch and loads the model untimed (a fresh Ray worker takes
+        # seconds to): the timed copies then start together and run side by side throughout, instead of
+        # one warm copy timing its steps while the other is still importing
+        ray.get([per_run.remote(cfg, rows, steps=0, warmup=0, threads=threads) for _ in range(side_by_side)])
         loops = ray.get([per_run.remote(cfg, rows, threads=threads) for _ in range(side_by_side)])
         rates = [loop["samples_per_s"] for loop in loops]
         plain["per_run"] = {**loops[0], "samples_per_s": sum(rates) / len(rates), "side_by_side": side_by_side}
