@@ -37,7 +37,7 @@ COUNTERS = ("time_steps_s", "time_dev_eval_s", "time_startup_s")
 LOOP_STARTUP = "time_startup_loop_s"
 """The part of ``time_startup_s`` inside the worker's training loop."""
 LOOP_IMPORTS = "time_startup_imports_s"
-"""The part of ``time_startup_loop_s`` spent importing the model's code (not raysweep's own work)."""
+"""The part of ``time_startup_loop_s`` spent on imports: the training stack (``train.entry``) and the model's code."""
 WARMUP = ("time_warmup_s", "warmup_samples")
 """The seconds and samples of a run's first steps (inside ``time_steps_s`` and ``train_samples``)."""
 WARMUP_STEPS = 2

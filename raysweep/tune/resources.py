@@ -99,7 +99,7 @@ def plan_resources(
       of one node is pure overhead there.
     * ``trials``: one worker of one worker's CPUs per run and as many runs at once as the cluster holds,
       so that a run's start-up and evaluation overlap another's steps. The smoke study on 2 cores took
-      253-356 s this way (4 runs) against 377-438 s merged (3), interleaved on one host (2026-12-07,
+      262-271 s this way (5 runs) against 294 and 320 s merged, interleaved on one host (2026-12-07,
       ``bench/results/smoke_cpu_workers.md``; part of it is ASHA, which can compare two trials that run
       at once); with runs of 93 steps (4 search trials) the search was 1.3x faster (266-278 s against
       356-368 s, ``bench/results/cpu_workers.md``). ``auto`` takes it where a merged run would hold a
