@@ -94,6 +94,11 @@ def table(study: dict[str, Any]) -> str:
                 f"(min {ratio['min']:.3f}, max {ratio['max']:.3f}; {ratio['runs']} runs)"
                 + (f"; vs the whole node's loop {node[phase]['median']:.3f}x" if node.get(phase) else "")
             )
+            if "per_core" in ratio:
+                lines.append(
+                    f"  = steps on a CPU {ratio['held']:.3f} of the time (the loop {ratio['loop_held']:.3f}) "
+                    f"x {ratio['per_core']:.3f} the loop's speed per core-second held"
+                )
     for phase, split in goodput.get("startup", {}).items():
         if split:
             lines.append(

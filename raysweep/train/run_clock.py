@@ -20,7 +20,13 @@ Every report of ``train.worker`` carries the run's cumulative counters:
 * ``time_warmup_s`` and ``warmup_samples``: the seconds and samples of the run's first
   :data:`WARMUP_STEPS` steps (part of ``time_steps_s`` and ``train_samples``), kept apart so that the run's
   speed can be read in steady state, as the plain loop's is (it runs as many steps untimed first: the
-  first steps of a fresh process build oneDNN's kernels and the allocator's pools, 2x a later step).
+  first steps of a fresh process build oneDNN's kernels and the allocator's pools, 2x a later step);
+* ``cpu_steps_s`` and ``cpu_warmup_s``: the CPU seconds this rank's process used inside those steps and
+  warm-up steps (``time.process_time``: every thread of the process), with ``cpu_threads``, the rank's
+  intra-op threads: a run whose steps got their cores all the time has ``cpu_steps_s`` close to
+  ``time_steps_s x cpu_threads``; what is missing went to other processes on the same cores (a
+  neighbour's start-up, an evaluation, the driver), which is how a study tells a slow step from a
+  step that waited (``raysweep.tune.goodput.run_rates``).
 
 A run resumed from a checkpoint continues the counters that checkpoint recorded, and adds its own
 start-up; the work lost after that checkpoint is not counted anywhere (a study's goodput shows it as
@@ -40,6 +46,8 @@ LOOP_IMPORTS = "time_startup_imports_s"
 """The part of ``time_startup_loop_s`` spent on imports: the training stack (``train.entry``) and the model's code."""
 WARMUP = ("time_warmup_s", "warmup_samples")
 """The seconds and samples of a run's first steps (inside ``time_steps_s`` and ``train_samples``)."""
+STEP_CPU = ("cpu_steps_s", "cpu_warmup_s")
+"""The process CPU seconds inside ``time_steps_s`` and inside ``time_warmup_s``."""
 WARMUP_STEPS = 2
 """Steps a run's warm-up counts: the plain loop's untimed warm-up (``train.plain_loop.plain_loop_rate``)."""
 
@@ -52,6 +60,7 @@ class RunClock:
         restored: the metrics of the checkpoint the run resumes from (its counters go on from there).
         entered_at: ``time.time()`` when the worker entered the training loop (default: now).
         imports_s: seconds of the loop's start-up spent importing the model's code.
+        threads: the rank's intra-op threads (reported as ``cpu_threads``).
     """
 
     def __init__(
@@ -60,15 +69,20 @@ class RunClock:
         restored: dict[str, Any] | None = None,
         entered_at: float | None = None,
         imports_s: float = 0.0,
+        threads: int = 1,
     ) -> None:
         restored = restored or {}
         self.launched_at = launched_at
         self.entered_at = time.time() if entered_at is None else entered_at
         self.imports_s = imports_s
-        self.totals = {k: float(restored.get(k, 0.0) or 0.0) for k in (*COUNTERS, LOOP_STARTUP, LOOP_IMPORTS, *WARMUP)}
+        self.threads = max(int(threads), 1)
+        kept = (*COUNTERS, LOOP_STARTUP, LOOP_IMPORTS, *WARMUP, *STEP_CPU)
+        self.totals = {k: float(restored.get(k, 0.0) or 0.0) for k in kept}
         self._mark = time.perf_counter()
+        self._cpu_mark = time.process_time()
         self._started = False
         self._steps_from = self._mark
+        self._cpu_from = self._cpu_mark
         self._warm = False
 
     def start_steps(self) -> None:
@@ -81,19 +95,23 @@ class RunClock:
                 self.totals["time_startup_s"] += max(now - self.launched_at, 0.0)
         self._started = True
         self._mark = self._steps_from = time.perf_counter()
+        self._cpu_mark = self._cpu_from = time.process_time()
 
     def warmed_up(self, samples: float) -> None:
         """The run's first :data:`WARMUP_STEPS` steps (``samples`` of them) are done: their time is kept
         apart, once per run, unless an evaluation already fell among them (then nothing is)."""
         if not self._warm and self._mark == self._steps_from:
             self.totals["time_warmup_s"] += time.perf_counter() - self._steps_from
+            self.totals["cpu_warmup_s"] += time.process_time() - self._cpu_from
             self.totals["warmup_samples"] += samples
         self._warm = True
 
     def _lap(self, counter: str) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         self.totals[counter] += now - self._mark
-        self._mark = now
+        if counter == "time_steps_s":
+            self.totals["cpu_steps_s"] += cpu - self._cpu_mark
+        self._mark, self._cpu_mark = now, cpu
 
     def steps_done(self) -> None:
         """An evaluation begins: the time since the last mark was spent in steps."""
@@ -105,4 +123,8 @@ class RunClock:
 
     def figures(self, step: int, batch_size: int) -> dict[str, float]:
         """The counters to report at ``step`` of a run whose global batch is ``batch_size``."""
-        return {"train_samples": float(step * batch_size), **{k: round(v, 4) for k, v in self.totals.items()}}
+        return {
+            "train_samples": float(step * batch_size),
+            "cpu_threads": float(self.threads),
+            **{k: round(v, 4) for k, v in self.totals.items()},
+        }

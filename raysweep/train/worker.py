@@ -135,7 +135,7 @@ def run_training(
             load_weights(folder, model)
             state = load_train_state(folder)
             restored = load_metrics(folder)
-    clock = RunClock(launched_at, restored, entered_at, imports_s)
+    clock = RunClock(launched_at, restored, entered_at, imports_s, threads=torch.get_num_threads())
     step = int(state["step"])
     torch.manual_seed(cfg.train.seed * 1000 + rank + step)  # dropout streams differ by rank
     model = session.prepare_model(model)

@@ -18,7 +18,7 @@ from raysweep.evaluation.settings import EvaluationSettings
 from raysweep.methods.method import RunContext
 from raysweep.methods.registry import parse_method
 from raysweep.methods.run_spec import RunSpec
-from raysweep.train.run_clock import COUNTERS, LOOP_IMPORTS, LOOP_STARTUP, WARMUP
+from raysweep.train.run_clock import COUNTERS, LOOP_IMPORTS, LOOP_STARTUP, STEP_CPU, WARMUP
 from raysweep.tune.space import DATA_KEYS, apply_params
 
 WORST = {"dev_p_at_1": 0.0, "dev_ami": -1.0, "dev_map_at_r": 0.0, "dev_mrr": 0.0, "dev_delta_emb": 2.0}
@@ -147,7 +147,8 @@ def run_record(model_dir: Path, run_s: float | None = None) -> dict[str, Any]:
         return out
     counted = {k: float(metrics[k]) for k in COUNTERS if isinstance(metrics.get(k), (int, float))}
     out.update(counted)
-    for key in (LOOP_STARTUP, LOOP_IMPORTS, *WARMUP):  # the loop's start-up, its model imports, its warm-up
+    # the loop's start-up, its model imports, its warm-up, its steps' CPU
+    for key in (LOOP_STARTUP, LOOP_IMPORTS, *WARMUP, *STEP_CPU, "cpu_threads"):
         if isinstance(metrics.get(key), (int, float)):
             out[key] = float(metrics[key])
     if run_s is not None and counted:

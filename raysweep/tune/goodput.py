@@ -164,6 +164,12 @@ def describe(goodput: dict[str, Any]) -> str:
             if node.get(name):
                 line += f"; vs the whole node's loop {node[name]['median']:.2f}x"
             lines.append(line)
+            if "per_core" in ratio:
+                lines.append(
+                    f"    their steps held their cores {ratio['held']:.0%} of the time (the loop's "
+                    f"{ratio['loop_held']:.0%}; other processes took the rest): {ratio['per_core']:.2f}x the loop "
+                    "per core-second held"
+                )
     for name, split in (goodput.get("startup") or {}).items():
         if split:
             lines.append(
@@ -185,23 +191,60 @@ def steady_rate(result: dict[str, Any]) -> float:
     return samples / seconds
 
 
-def run_rates(trials: Iterable[dict[str, Any]], plain_rate: float) -> dict[str, float]:
+def steps_held(result: dict[str, Any]) -> float | None:
+    """The share of a run's steps its rank-0 process was on a CPU, over its threads: the process's CPU
+    seconds inside its steps after its warm-up over those steps' wall seconds x ``cpu_threads``
+    (``train.run_clock``), the same steps :func:`steady_rate` reads; None where the run reported no CPU."""
+    cpu, threads = result.get("cpu_steps_s"), result.get("cpu_threads")
+    if not isinstance(cpu, (int, float)) or not isinstance(threads, (int, float)) or cpu <= 0 or threads <= 0:
+        return None
+    seconds = float(result["time_steps_s"])
+    warm_s, warm_n = float(result.get("time_warmup_s") or 0.0), float(result.get("warmup_samples") or 0.0)
+    if warm_n > 0 and float(result["train_samples"]) > warm_n and seconds > warm_s > 0:
+        cpu, seconds = cpu - float(result.get("cpu_warmup_s") or 0.0), seconds - warm_s
+    return cpu / (seconds * threads) if seconds > 0 else None
+
+
+def loop_held(plain: dict[str, Any]) -> float | None:
+    """The share of its timed steps the plain loop's process was on a CPU over its threads (``cores`` /
+    ``threads``: ``train.plain_loop.plain_loop_rate``); None on a GPU or for a reading without it."""
+    cores, threads = plain.get("cores"), plain.get("threads")
+    if plain.get("device", "cpu") != "cpu" or not isinstance(cores, (int, float)) or not threads:
+        return None
+    return min(float(cores) / float(threads), 1.0)
+
+
+def run_rates(trials: Iterable[dict[str, Any]], plain_rate: float, plain_held: float | None = None) -> dict[str, Any]:
     """The training speed of a phase's Train runs against the plain loop: each run's samples over its
     seconds inside steps after its warm-up (:func:`steady_rate`, its retrofitting run only), as the median,
-    lowest and highest ratio to ``plain_rate``; {} where no run reported its counters."""
-    ratios = sorted(
-        steady_rate(r) / plain_rate
+    lowest and highest ratio to ``plain_rate``; {} where no run reported its counters.
+
+    With ``plain_held`` (:func:`loop_held`, on CPU), the ratio is split in two, where the runs reported
+    their steps' CPU: ``held``, the median share of their steps' wall x threads their process was on a CPU
+    (:func:`steps_held`; the rest, other processes on the same cores took), and ``per_core``, the median
+    of each run's ratio x ``plain_held`` / its ``held``: its speed per core-second it got, against the
+    loop's. A run whose step is as fast as the loop's but that shares its cores reads ``per_core`` ~1 and
+    ``held`` below 1; a slower step reads ``per_core`` below 1."""
+    rows = [
+        (steady_rate(r) / plain_rate, steps_held(r))
         for r in (t.get("result") or {} for t in trials)
         if isinstance(r.get("time_steps_s"), (int, float)) and r["time_steps_s"] > 0 and r.get("train_samples")
-    )
-    if not ratios or plain_rate <= 0:
+    ]
+    if not rows or plain_rate <= 0:
         return {}
-    return {
+    ratios = sorted(ratio for ratio, _ in rows)
+    out: dict[str, Any] = {
         "runs": len(ratios),
         "median": round(median(ratios), 4),
         "min": round(ratios[0], 4),
         "max": round(ratios[-1], 4),
     }
+    held = [(ratio, h) for ratio, h in rows if h]
+    if plain_held and held:
+        out["held"] = round(median(h for _, h in held), 4)
+        out["loop_held"] = round(plain_held, 4)
+        out["per_core"] = round(median(ratio * plain_held / h for ratio, h in held), 4)
+    return out
 
 
 def startup_split(trials: Iterable[dict[str, Any]]) -> dict[str, float]:
@@ -242,7 +285,9 @@ def goodput_of_trials(
     cores one Train run holds, ``cores`` and ``nodes`` the cluster's. Adds, per phase, the Train runs'
     speed against the plain loop (:func:`run_rates`): against the loop with a run's own threads where
     ``plain`` has that measurement (``per_run``; then ``run_vs_node_plain`` holds the ratios to the whole
-    node's loop too), else against the node's loop; ``run_vs_plain_threads`` is that loop's threads."""
+    node's loop too), else against the node's loop; ``run_vs_plain_threads`` is that loop's threads. On CPU,
+    ``run_vs_plain`` splits each phase's ratio into the share of their steps the runs held their cores and
+    their speed per core-second held (:func:`run_rates`)."""
     rate = float(plain["samples_per_s"])
     per_run = plain.get("per_run") or {}
     run_rate = float(per_run.get("samples_per_s") or rate)
@@ -252,7 +297,8 @@ def goodput_of_trials(
     }
     out = study_goodput(timings, rate, cores, nodes)
     out["plain_loop"] = plain
-    out["run_vs_plain"] = {name: run_rates(trials, run_rate) for name, (trials, _) in phases.items() if trials}
+    held = loop_held(per_run or plain)
+    out["run_vs_plain"] = {name: run_rates(trials, run_rate, held) for name, (trials, _) in phases.items() if trials}
     out["run_vs_plain_threads"] = int(per_run.get("threads") or plain.get("threads") or 0)
     if per_run:  # the same runs against the whole node's loop, which the goodput is measured against
         out["run_vs_node_plain"] = {name: run_rates(trials, rate) for name, (trials, _) in phases.items() if trials}

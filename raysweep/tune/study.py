@@ -95,8 +95,8 @@ def measure_plain_rate(space: SearchSpace, data: dict[str, Any], plan: ResourceP
     against, on this hardware, in this study. Where the plan's CPU runs hold fewer threads than a node
     (``train.cpu_workers: trials``: one-thread runs side by side on 2 cores), ``per_run`` is the loop with
     a run's threads too, as many copies side by side as runs fill a node (``side_by_side``; their mean
-    samples/s), the way the plan runs them: each run's speed is compared with that loop (against the
-    two-thread loop a one-thread run reads about 0.55x however little it loses; against one one-thread
+    samples/s, CPU seconds and cores), the way the plan runs them: each run's speed is compared with that
+    loop (against the two-thread loop a one-thread run reads about 0.55x however little it loses; against one one-thread
     loop alone on an idle node it would be charged for its neighbour's share of memory bandwidth)."""
     import ray
 
@@ -117,8 +117,11 @@ def measure_plain_rate(space: SearchSpace, data: dict[str, Any], plan: ResourceP
         # one warm copy timing its steps while the other is still importing
         ray.get([per_run.remote(cfg, rows, steps=0, warmup=0, threads=threads) for _ in range(side_by_side)])
         loops = ray.get([per_run.remote(cfg, rows, threads=threads) for _ in range(side_by_side)])
-        rates = [loop["samples_per_s"] for loop in loops]
-        plain["per_run"] = {**loops[0], "samples_per_s": sum(rates) / len(rates), "side_by_side": side_by_side}
+        plain["per_run"] = {
+            **loops[0],
+            **{k: sum(loop[k] for loop in loops) / len(loops) for k in ("samples_per_s", "cpu_s", "cores")},
+            "side_by_side": side_by_side,
+        }
     return plain
 
 

@@ -43,7 +43,9 @@ def test_the_study_goodput_table_shows_every_phase_and_part() -> None:
             "plain_samples_per_s": 150.0,
             "cores": 2.0,
             **{p: phase for p in ("prepare", "search", "finals", "all")},
-            "run_vs_plain": {"search": {"runs": 3, "median": 0.8, "min": 0.7, "max": 0.9}},
+            "run_vs_plain": {
+                "search": {"runs": 3, "median": 0.8, "min": 0.7, "max": 0.9, "held": 0.82, "loop_held": 0.99},
+            },
             "startup": {"search": {"runs": 3, "total": 9.0, "ray": 7.0, "raysweep": 2.0}},
         },
         "final_phases": {"emo": {"runs": 2, "train_s": 60.0, "evaluation_s": 30.0, "finetune_s": 0.0}},
@@ -52,4 +54,20 @@ def test_the_study_goodput_table_shows_every_phase_and_part() -> None:
     (row,) = [line.split() for line in text.splitlines() if line.startswith("search ") and "%" in line]
     assert row == ["search", "50", "3000", "40.0%", "40.0%", "10.0%", "20.0%", "2.0%", "8.0%", "4.0%", "16.0%"]
     assert "median 0.800x (min 0.700, max 0.900; 3 runs)" in text
+    assert "= steps on a CPU" not in text  # no split without the runs' speed per core-second
+    study["goodput"]["run_vs_plain"]["search"]["per_core"] = 0.97
+    text = table(study)
+    assert "= steps on a CPU 0.820 of the time (the loop 0.990) x 0.970 the loop's speed per core-second held" in text
     assert "Ray Train 7.00 s + raysweep's loop 2.00 s" in text and "evaluation 15.0 s per model" in text
+
+
+def test_side_by_side_runs_read_the_window_both_runs_share() -> None:
+    import importlib
+
+    window_rate = importlib.import_module("bench.side_by_side_runs").window_rate
+    stamps = [0.0, 1.0, 2.0, 2.5, 3.0, 3.5, 4.0, 10.0]  # a step every 0.5 s inside [2, 4]
+    assert window_rate(stamps, 2.0, 4.0, batch=32) == 32 * 4 / 2.0
+    assert np.isnan(window_rate(stamps, 9.0, 11.0, batch=32))  # too few steps inside to read
+    window_cores = importlib.import_module("bench.side_by_side_runs").window_cores
+    cpu = [(0.9 * t, 0.0) for t in stamps]  # the process on a CPU 0.9 of the time
+    assert abs(window_cores(stamps, cpu, 2.0, 4.0) - 0.9) < 1e-9

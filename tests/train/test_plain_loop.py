@@ -63,6 +63,28 @@ def test_rate_is_for_the_studys_batch_and_precision(tiny_bert: str, tiny_data_di
     assert rate["samples_per_s"] > 0 and rate["threads"] == torch.get_num_threads()
     assert rate["length_chunks"] == 4  # train.length_chunks auto on CPU, as the study's runs
     assert rate["vsp_pass"]  # the default VSP (loss.vsp_dropout: pass) reads a second, dropout-free forward
+    assert rate["device"] == "cpu" and rate["cpu_s"] > 0
+    assert 0.2 < rate["cores"] <= rate["threads"] + 0.3  # its process's CPU over the steps' wall
+
+
+def test_the_loop_trains_on_the_batches_a_run_of_the_config_starts_with(tiny_bert: str, tiny_data_dir: Path) -> None:
+    from raysweep.samplers import build_sampler
+    from raysweep.train.plain_loop import run_batches
+
+    cfg = config(tiny_bert, tiny_data_dir, "mean")
+    labels = prepare_training_data(cfg).train_labels
+    sampler = build_sampler(cfg.sampler, np.asarray(labels), 1, 0, cfg.train.seed)
+    epochs = []
+    for epoch in range(2):
+        sampler.set_epoch(epoch, 0)
+        epochs.extend(np.asarray(b) for b in sampler)
+    count = sampler.steps_per_epoch + 1  # into the second epoch
+    batches = run_batches(cfg, labels, count)
+    assert len(batches) == count
+    assert all(np.array_equal(a, b) for a, b in zip(batches, epochs[:count], strict=True))
+    for batch in batches:  # m=4 rows of each of batch/m classes, as the run's sampler draws them
+        _, per_class = np.unique(np.asarray(labels)[batch], return_counts=True)
+        assert len(batch) == 12 and set(per_class) == {4}
 
 
 def test_the_clean_pass_reads_vsp_on_a_dropout_free_forward(tiny_bert: str, tiny_data_dir: Path) -> None:

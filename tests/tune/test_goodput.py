@@ -114,3 +114,35 @@ def test_a_runs_speed_is_read_after_its_warm_up_as_the_plain_loops() -> None:
     out = goodput_of_trials({"search": ([{"result": warm}], 40.0)}, {"samples_per_s": 45.0}, 2, 2)
     assert out["run_vs_plain"]["search"]["median"] == pytest.approx(1216 / 27 / 45, abs=1e-4)
     assert out["search"]["samples"] == 1280  # goodput counts every step's samples, warm-up included
+
+
+def test_a_runs_ratio_splits_into_the_cores_it_held_and_its_speed_per_core_second() -> None:
+    from raysweep.tune.goodput import steps_held
+
+    # steady: 1216 samples in 27 s on 1 thread, its process on a CPU 21.6 of those 27 s (0.8 held)
+    shared = {
+        "train_samples": 1280.0,
+        "time_steps_s": 30.0,
+        "time_warmup_s": 3.0,
+        "warmup_samples": 64.0,
+        "cpu_steps_s": 24.0,
+        "cpu_warmup_s": 2.4,
+        "cpu_threads": 1.0,
+    }
+    assert steps_held(shared) == pytest.approx(21.6 / 27)
+    assert steps_held({"train_samples": 64.0, "time_steps_s": 2.0}) is None  # a record without the counter
+    loop = {"samples_per_s": 45.0, "threads": 1, "cores": 0.98, "device": "cpu"}
+    plain = {"samples_per_s": 80.0, "threads": 2, "cores": 1.96, "device": "cpu", "per_run": loop}
+    out = goodput_of_trials({"search": ([{"result": shared}], 40.0)}, plain, 1, 2)
+    ratio = out["run_vs_plain"]["search"]
+    rate = 1216 / 27
+    assert ratio["median"] == pytest.approx(rate / 45, abs=1e-4)
+    assert ratio["held"] == pytest.approx(0.8) and ratio["loop_held"] == pytest.approx(0.98)
+    # per core-second held: the run's rate over 0.8 of a core against the loop's over 0.98 of one
+    assert ratio["per_core"] == pytest.approx((rate / 0.8) / (45 / 0.98), abs=1e-4)
+    assert "held" not in out["run_vs_node_plain"]["search"]  # split against the loop of the run's threads only
+    text = describe(out)
+    assert "their steps held their cores 80% of the time (the loop's 98%" in text
+    assert f"{ratio['per_core']:.2f}x the loop per core-second held" in text
+    on_gpu = goodput_of_trials({"search": ([{"result": shared}], 40.0)}, {**loop, "device": "cuda"}, 1, 2)
+    assert "per_core" not in on_gpu["run_vs_plain"]["search"]  # a GPU run's CPU says nothing of its step
