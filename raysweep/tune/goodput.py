@@ -225,12 +225,14 @@ def run_rates(trials: Iterable[dict[str, Any]], plain_rate: float, plain_held: f
     of each run's ratio x ``plain_held`` / its ``held``: its speed per core-second it got, against the
     loop's. A run whose step is as fast as the loop's but that shares its cores reads ``per_core`` ~1 and
     ``held`` below 1; a slower step reads ``per_core`` below 1."""
+    if plain_rate <= 0:
+        return {}
     rows = [
         (steady_rate(r) / plain_rate, steps_held(r))
         for r in (t.get("result") or {} for t in trials)
         if isinstance(r.get("time_steps_s"), (int, float)) and r["time_steps_s"] > 0 and r.get("train_samples")
     ]
-    if not rows or plain_rate <= 0:
+    if not rows:
         return {}
     ratios = sorted(ratio for ratio, _ in rows)
     out: dict[str, Any] = {

@@ -71,3 +71,14 @@ def test_side_by_side_runs_read_the_window_both_runs_share() -> None:
     window_cores = importlib.import_module("bench.side_by_side_runs").window_cores
     cpu = [(0.9 * t, 0.0) for t in stamps]  # the process on a CPU 0.9 of the time
     assert abs(window_cores(stamps, cpu, 2.0, 4.0) - 0.9) < 1e-9
+
+
+def test_every_bench_space_loads_as_a_study_would() -> None:
+    from pathlib import Path
+
+    from raysweep.tune.space import load_space
+
+    spaces = sorted((Path(__file__).resolve().parents[2] / "bench" / "spaces").glob("*.yaml"))
+    assert spaces
+    for path in spaces:  # a space that no longer parses fails its bench only when run
+        assert load_space(str(path)).name

@@ -15,8 +15,9 @@ import torch
 from raysweep.config import RetrofitConfig
 from raysweep.errors import RaysweepError
 from raysweep.models.checkpoint import load_train_state
+from raysweep.train.data import threads_for
 from raysweep.train.local import prepared_data, train_locally
-from raysweep.train.run_clock import COUNTERS, LOOP_IMPORTS, LOOP_STARTUP
+from raysweep.train.run_clock import COUNTERS, LOOP_IMPORTS, LOOP_STARTUP, STEP_CPU
 from raysweep.train.session import LocalSession
 from raysweep.train.worker import run_training
 
@@ -46,7 +47,7 @@ def test_a_few_steps_train_and_evaluate(tiny_bert: str, tiny_data_dir: Path) -> 
 def test_the_same_seed_gives_the_same_history(tiny_bert: str, tiny_data_dir: Path) -> None:
     cfg = tiny(tiny_bert, tiny_data_dir, seed=3, max_steps=4, eval_every=2)
     first, second = train_locally(cfg), train_locally(cfg)
-    drop = {"samples_per_s", *COUNTERS, LOOP_STARTUP, LOOP_IMPORTS, "time_warmup_s"}  # wall-clock
+    drop = {"samples_per_s", *COUNTERS, LOOP_STARTUP, LOOP_IMPORTS, "time_warmup_s", *STEP_CPU}  # wall-clock, CPU
     assert [h["step"] for h in first] == [2, 4]
     assert [{k: v for k, v in h.items() if k not in drop} for h in first] == [
         {k: v for k, v in h.items() if k not in drop} for h in second
@@ -105,6 +106,9 @@ def test_a_run_reports_its_warm_up_steps_apart(tiny_bert: str, tiny_data_dir: Pa
     (report,) = run_training(cfg, prepared_data(cfg), LocalSession())
     assert report["warmup_samples"] == 2 * cfg.sampler.batch_size  # the plain loop's 2 untimed steps
     assert 0 < report["time_warmup_s"] < report["time_steps_s"]
+    # the process's CPU in the same steps, with the threads the loop trained with
+    assert 0 < report["cpu_warmup_s"] < report["cpu_steps_s"]
+    assert report["cpu_threads"] == (cfg.train.torch_threads or threads_for(cfg.train.cpus_per_worker))
 
 
 def test_length_groups_train_the_same_run_as_padded_batches(tiny_bert: str, tiny_data_dir: Path) -> None:
