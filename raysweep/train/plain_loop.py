@@ -1,9 +1,9 @@
 """The plain PyTorch loop a study's goodput is measured against: the speed this hardware trains the
 study's model at with nothing but the training step in the way.
 
-Written by hand on purpose (no Ray, no raysweep objective, no sampler): it is the definition of "the
-plain loop" in ``python -m bench`` (``bench/train_step.py`` times raysweep's own step against it) and in
-every study's goodput (``raysweep.tune.goodput``). One :class:`PlainStep` is transformers'
+Written by hand on purpose (no Ray, no raysweep objective; only its rows come from the run's sampler):
+it is the definition of "the plain loop" in ``python -m bench`` (``bench/train_step.py`` times raysweep's
+own step against it) and in every study's goodput (``raysweep.tune.goodput``). One :class:`PlainStep` is transformers'
 ``AutoModel`` + an ``nn.Linear`` head, PML's ``SupConLoss`` on normalised projections + λ·MSE to
 precomputed targets, AdamW and gradient clipping, on the batch size and padded widths of the study's
 own training rows. With ``clean_pass`` it does what raysweep's default VSP does (``loss.vsp_dropout:
