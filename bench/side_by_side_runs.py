@@ -37,13 +37,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import emit, machine  # noqa: E402
-from bench.trial_overhead import read, timed_loop  # noqa: E402
+from bench.trial_overhead import read, steady_rate, timed_loop  # noqa: E402
 
 
 def window_rate(stamps: list[float], start: float, end: float, batch: int) -> float:
     """Samples/s of the steps whose start falls in ``[start, end]`` (between the first and last of them)."""
     inside = [t for t in stamps if start <= t <= end]
-    return batch * (len(inside) - 1) / (inside[-1] - inside[0]) if len(inside) > 2 else float("nan")
+    return steady_rate(inside, batch, skip=0) if len(inside) > 2 else float("nan")
 
 
 def window_cores(stamps: list[float], cpu: list[tuple[float, float]], start: float, end: float) -> float:

@@ -180,14 +180,21 @@ def describe(goodput: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _steady(result: dict[str, Any]) -> tuple[float, float, bool]:
+    """A run's samples and seconds inside its steps, after its warm-up steps where it reported them
+    (``train.run_clock``: ``warmup_samples`` in ``time_warmup_s``), and whether the warm-up was taken off."""
+    samples, seconds = float(result["train_samples"]), float(result["time_steps_s"])
+    warm_s, warm_n = float(result.get("time_warmup_s") or 0.0), float(result.get("warmup_samples") or 0.0)
+    if warm_n > 0 and samples > warm_n and seconds > warm_s > 0:
+        return samples - warm_n, seconds - warm_s, True
+    return samples, seconds, False
+
+
 def steady_rate(result: dict[str, Any]) -> float:
     """A run's samples/s inside its steps after its warm-up steps (``train.run_clock``: ``warmup_samples``
     in ``time_warmup_s``), as the plain loop is timed after its own; over all its steps where the run
     reported no warm-up (an evaluation among its first steps, or a record from before the counter)."""
-    samples, seconds = float(result["train_samples"]), float(result["time_steps_s"])
-    warm_s, warm_n = float(result.get("time_warmup_s") or 0.0), float(result.get("warmup_samples") or 0.0)
-    if warm_n > 0 and samples > warm_n and seconds > warm_s > 0:
-        return (samples - warm_n) / (seconds - warm_s)
+    samples, seconds, _ = _steady(result)
     return samples / seconds
 
 
@@ -198,10 +205,9 @@ def steps_held(result: dict[str, Any]) -> float | None:
     cpu, threads = result.get("cpu_steps_s"), result.get("cpu_threads")
     if not isinstance(cpu, (int, float)) or not isinstance(threads, (int, float)) or cpu <= 0 or threads <= 0:
         return None
-    seconds = float(result["time_steps_s"])
-    warm_s, warm_n = float(result.get("time_warmup_s") or 0.0), float(result.get("warmup_samples") or 0.0)
-    if warm_n > 0 and float(result["train_samples"]) > warm_n and seconds > warm_s > 0:
-        cpu, seconds = cpu - float(result.get("cpu_warmup_s") or 0.0), seconds - warm_s
+    _, seconds, warmed = _steady(result)
+    if warmed:
+        cpu -= float(result.get("cpu_warmup_s") or 0.0)
     return cpu / (seconds * threads) if seconds > 0 else None
 
 
