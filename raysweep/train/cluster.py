@@ -16,6 +16,16 @@ WORKER_ENV = {
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     "TRANSFORMERS_VERBOSITY": "error",
 }
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(2**30), "MALLOC_TRIM_THRESHOLD_": str(2**30), "MALLOC_TOP_PAD_": str(2**28)}
+"""glibc's allocator settings for every Ray worker process (the user's own ``MALLOC_*`` variables win).
+By default glibc maps a large block with its own ``mmap`` and returns it when freed, and trims its heap
+when much of its top is free, so a training step faults fresh pages in for its activations again and
+again (about 300,000 faults a plain-loop reading of 22 steps, smoke space); in a VM that reports free
+pages to its host, as the project's do, such a page can cost a host fault. Blocks up to 1 GiB from the
+heap and up to 1 GiB kept free in it: about 25,000 faults a reading, and the loop at 1.036x in the same
+warm worker processes (``python bench/malloc_env.py``, ``bench/results/malloc_env.json``, 2 cores). A
+process keeps the memory of its peak step instead of handing it back between steps."""
+
 # Ray Train V2 settings, defaults that the user's own RAY_TRAIN_* variables override. The controller
 # polls its workers every 2 s by default, which costs 2.5-4 s of teardown per trial (bench/); each poll is
 # an actor call that the worker's main thread serves beside the training thread, so polling every 0.2 s
@@ -99,8 +109,15 @@ def probe_address(address: str, timeout: float = PROBE_TIMEOUT_S) -> None:
         ) from None
 
 
-def connect(address: str | None = None, num_cpus: int | None = None, **kwargs) -> dict[str, float]:
-    """``ray.init`` on ``address`` (None: a fresh local cluster); returns the cluster's resources."""
+FORWARDED_PREFIXES = ("RAYSWEEP_", "HF_", "RAY_TRAIN_", "TRANSFORMERS_", "MALLOC_")
+"""The driver's variables every worker gets too (they win over the defaults above)."""
+
+
+def connect(
+    address: str | None = None, num_cpus: int | None = None, malloc_env: bool = True, **kwargs
+) -> dict[str, float]:
+    """``ray.init`` on ``address`` (None: a fresh local cluster); returns the cluster's resources.
+    ``malloc_env=False`` leaves glibc's allocator at its defaults (``MALLOC_ENV``; ``bench/malloc_env.py``)."""
     import ray
 
     if address not in (None, "local"):
@@ -109,9 +126,10 @@ def connect(address: str | None = None, num_cpus: int | None = None, **kwargs) -
         return dict(ray.cluster_resources())
     env = {
         **WORKER_ENV,
+        **(MALLOC_ENV if malloc_env else {}),
         **TRAIN_ENV,
         **(LOCAL_TRAIN_ENV if address in (None, "local") else {}),
-        **{k: v for k, v in os.environ.items() if k.startswith(("RAYSWEEP_", "HF_", "RAY_TRAIN_", "TRANSFORMERS_"))},
+        **{k: v for k, v in os.environ.items() if k.startswith(FORWARDED_PREFIXES)},
     }
     runtime_env = {"env_vars": env, "worker_process_setup_hook": "raysweep.train.cluster.pin_ray_address"}
     try:

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from raysweep.errors import RaysweepError
-from raysweep.train.cluster import probe_address
+from raysweep.train.cluster import MALLOC_ENV, probe_address
 
 
 def test_workers_get_the_train_settings(ray_local) -> None:
@@ -20,6 +20,7 @@ def test_workers_get_the_train_settings(ray_local) -> None:
             "RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S",
             "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER",
             "RAY_ADDRESS",
+            *MALLOC_ENV,
         )
         return {k: os.environ.get(k) for k in keys}
 
@@ -28,6 +29,7 @@ def test_workers_get_the_train_settings(ray_local) -> None:
     assert seen["RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S"] == "600"
     assert seen["RAY_TRAIN_ENABLE_PREEMPTION_WATCHER"] == "0"  # a local cluster: no node is ever drained
     assert seen["RAY_ADDRESS"] == ray_local.get_runtime_context().gcs_address  # pinned by the setup hook
+    assert {k: seen[k] for k in MALLOC_ENV} == MALLOC_ENV  # glibc keeps freed blocks (bench/malloc_env.py)
 
 
 def test_idle_task_workers_outlive_the_actors_beside_them(ray_local) -> None:
