@@ -19,12 +19,11 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from statistics import median
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import emit, machine  # noqa: E402
+from bench import emit, machine, median  # noqa: E402
 from raysweep.train.cluster import MALLOC_ENV as LARGE  # noqa: E402  (what every study's workers get)
 
 DEFAULT = {"RAYSWEEP_BENCH_POOL": "default"}
