@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from bench import bench_config, data_dir, emit, median, now, peak_rss_mb
-from raysweep.train.plain_loop import PlainStep
+from raysweep.train.plain_loop import PlainStep, run_batches
 
 
 class WorkerStep:
@@ -76,20 +76,6 @@ class WorkerStep:
 
     def evaluate(self) -> dict[str, float]:
         return self.objective.evaluate(self.model, self.ctx)
-
-
-def batches_for(cfg: Any, data: Any, count: int) -> list[np.ndarray]:
-    """The first ``count`` batches the worker's sampler would draw (epochs chained)."""
-    from raysweep.samplers import build_sampler
-
-    sampler = build_sampler(cfg.sampler, data.train_labels, 1, 0, cfg.train.seed)
-    out: list[np.ndarray] = []
-    epoch = 0
-    while len(out) < count:
-        sampler.set_epoch(epoch, 0)
-        out += [np.asarray(b) for b in sampler]
-        epoch += 1
-    return out[:count]
 
 
 def interleave(
@@ -138,7 +124,7 @@ def step_benchmark(cfg: Any, data: Any, rounds: int, steps: int, warmup: int = 2
         "worker_fp32": WorkerStep(fp32, data),
     }
     variants: dict[str, Callable[[np.ndarray], None]] = {k: v.step for k, v in {**plain, **worker}.items()}
-    batches = batches_for(cfg, data, warmup + rounds * steps)
+    batches = run_batches(cfg, data.train_labels, warmup + rounds * steps)
     for fn in variants.values():
         for b in batches[:warmup]:
             fn(b)
@@ -194,7 +180,7 @@ def quality_check(cfg: Any, data: Any, steps: int, seeds: list[int], lr: float) 
             run_cfg = cfg.replace(train={"precision": precision, "seed": seed, "lr": lr, "max_steps": steps})
             w = WorkerStep(run_cfg, data, total_steps=steps)
             t0 = now()
-            for b in batches_for(run_cfg, data, steps):
+            for b in run_batches(run_cfg, data.train_labels, steps):
                 w.step(b)
             seconds[precision] += now() - t0
             runs[precision].append(w.evaluate()["dev_p_at_1"])

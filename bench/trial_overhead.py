@@ -231,8 +231,9 @@ def steady_rate(stamps: list[float], global_batch: int, skip: int = 2) -> float:
 
 
 def ddp_section(cfg: Any, ref: Any, data: Any, storage: str, steps: int) -> dict[str, Any]:
-    from bench.train_step import WorkerStep, batches_for
+    from bench.train_step import WorkerStep
     from raysweep.train.launch import fit
+    from raysweep.train.plain_loop import run_batches
 
     out: dict[str, Any] = {}
     # the same step in this process, right before the Ray Train runs (2 threads, like the 1-worker run)
@@ -241,7 +242,7 @@ def ddp_section(cfg: Any, ref: Any, data: Any, storage: str, steps: int) -> dict
     torch.set_num_threads(2)
     w = WorkerStep(cfg.replace(train={"torch_threads": 2}), data)
     stamps, cpu = [], []
-    for b in batches_for(cfg, data, steps):
+    for b in run_batches(cfg, data.train_labels, steps):
         stamps.append(time.time())
         cpu.append(cpu_sample())
         w.step(b)

@@ -56,6 +56,46 @@ def test_idle_task_workers_outlive_the_actors_beside_them(ray_local) -> None:
     assert set(ray_local.get([pid.remote(), pid.remote()])) & first
 
 
+FRESH_CLUSTER = """
+import os, time
+import ray
+from raysweep.train.cluster import connect
+connect(num_cpus=2)
+gcs = ray.get_runtime_context().gcs_address
+time.sleep(3.0)  # Ray prestarts the first driver's workers within a second
+procs = {}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        ppid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+        procs[int(pid)] = (ppid, open(f"/proc/{pid}/cmdline").read().split("\\0"))
+    except OSError:
+        continue
+raylets = {p for p, (_, argv) in procs.items() if argv[0].endswith("raylet") and f"--gcs-address={gcs}" in argv}
+print(len(raylets), sum(ppid in raylets and argv[0] == "ray::IDLE" for ppid, argv in procs.values()))
+ray.shutdown()
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the raylet's children from /proc")
+def test_a_local_cluster_starts_no_worker_its_job_cannot_use() -> None:
+    """Ray starts a worker per CPU for the first driver without the job's runtime environment, which
+    raysweep's job always has: such a process could never run a task of the study. A fresh local
+    cluster has no worker process before its first task (``LOCAL_SYSTEM_CONFIG``)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", FRESH_CLUSTER],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "RAY_ADDRESS": ""},
+        check=True,
+    )
+    raylets, idle = map(int, done.stdout.strip().splitlines()[-1].split())
+    assert (raylets, idle) == (1, 0)
+
+
 def test_dead_address_is_refused_in_seconds() -> None:
     with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
         s.bind(("127.0.0.1", 0))
