@@ -17,17 +17,22 @@ embedding time of the same rows: ratio = metric time / embedding time. About two
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import emit, machine  # noqa: E402
 from raysweep.data.goemotions import load_goemotions
 from raysweep.data.tokenized import tokenize
 from raysweep.metrics.clustering import clustering_metrics
 from raysweep.metrics.drift import drift_metrics
 from raysweep.metrics.retrieval import retrieval_metrics
-from raysweep.models.embed import embed_tokens
+from raysweep.models.embed import embed_tokens, embedding_precision
 from raysweep.models.encoder import PooledEncoder, load_encoder, load_tokenizer
 
 
@@ -44,6 +49,7 @@ def main() -> None:
     p.add_argument("--sample", type=int, default=1024, help="texts embedded to measure throughput")
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--rounds", type=int, default=3, help="alternating fp32/bf16 rounds (median kept)")
+    p.add_argument("--out", default=None, help="also write the figures as JSON here (with the machine)")
     a = p.parse_args()
 
     data = load_goemotions(a.data_dir)
@@ -108,6 +114,21 @@ def main() -> None:
     print(f"retrieval at the {test_n}-row test split: {t_ours:.2f} s vs PML AccuracyCalculator {t_pml:.2f} s")
     test_ratio = (t_cluster * test_n / n + t_ours) / (test_n / rate)
     print(f"metric step at the {test_n}-row test split (the suite's emotion set): ratio {test_ratio:.2f}")
+    auto = embedding_precision("auto", "cpu")
+    print(f"evaluation.precision auto on this CPU: {auto}")
+    if a.out:
+        figures = {
+            "texts_per_s": {k: round(v, 1) for k, v in rates.items()},
+            "bf16_vs_fp32": round(rates["bf16"] / rates["fp32"], 3),
+            "max_cosine_distance": float(np.max(1 - cos)),
+            "length_sort_gain": round(rates["fp32"] / rates["unsorted"], 3),
+            "metric_vs_embedding": {"full": round(metrics / full_embed, 3), "test_split": round(test_ratio, 3)},
+            "auto_on_cpu": auto,
+            "sample": len(sample),
+            "rounds": a.rounds,
+            "threads": torch.get_num_threads(),
+        }
+        emit({**figures, "machine": machine(), "measured": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, a.out)
 
 
 def embed_in_text_order(encoder: PooledEncoder, tokens, batch_size: int) -> np.ndarray:

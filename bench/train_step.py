@@ -41,10 +41,10 @@ class WorkerStep:
 
     def __init__(self, cfg: Any, data: Any, total_steps: int = 1000) -> None:
         from raysweep.models.length_chunks import resolve_chunks
+        from raysweep.models.precision import resolve_attention, resolve_precision
         from raysweep.models.retrofit import RetrofitModel
         from raysweep.train.objectives import StepContext, build_objective
         from raysweep.train.optim import build_optimizer
-        from raysweep.train.precision import resolve_attention, resolve_precision
         from raysweep.train.worker import _Window
 
         device = torch.device("cpu")

@@ -59,7 +59,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--precision",
         default="auto",
-        help="embedding precision: auto (bf16 on a CUDA GPU that has it, fp32 on CPU), fp32 or bf16",
+        help="embedding precision: auto (bf16 on a CUDA GPU that has it and on a CPU where it is measured "
+        "faster, else fp32), fp32 or bf16",
     )
     p.add_argument("--finetune-epochs", type=int, default=3)
     p.add_argument("--finetune-max-steps", type=int, default=None)

@@ -29,8 +29,9 @@ class EvaluationSettings:
     max_length: int = ranged(128, ge=8, fix="use >= 8 tokens")
     precision: str = one_of("auto", PRECISIONS, "precision", fix="use auto, fp32 or bf16")
     """Precision of every embedding the suite computes (``models.embed.embedding_precision``): ``auto`` is
-    bf16 on a CUDA device that supports it and fp32 on CPU (bf16 autocast was measured slower than fp32
-    on a CPU without bf16 matrix units); the figures record the one used."""
+    bf16 on a CUDA device that supports it and on a CPU where a measured matmul runs at least 1.2x faster
+    in bf16 (training's choice there; bf16 autocast ran at 0.14x fp32 on a CPU without bf16 matrix units,
+    1.67x on an AMD EPYC with them), else fp32; the figures record the one used."""
     finetune_epochs: int = ranged(3, ge=1, fix="use >= 1 epoch")
     finetune_max_steps: int | None = ranged(None, gt=0, fix="use a positive step count or leave it out")
     finetune_lr: float = ranged(2e-5, gt=0, fix="use a learning rate such as 2e-5")

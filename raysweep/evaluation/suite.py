@@ -6,9 +6,9 @@
    ``drift``, each downstream task), so a bad task file fails before any model is loaded;
 2. embeds each text set once per model, one Ray task per (model, text set), in length-sorted
    batches trimmed to their longest row (``models.embed``), in the evaluation's ``precision``
-   (``auto``: bf16 on a CUDA device that supports it, fp32 on CPU, where bf16 was measured slower;
-   the figures record the precision used). The reference model embeds only the Δemb sample, and not
-   at all when it is the model itself; its embeddings are computed once and cached on disk
+   (``auto``: bf16 on a CUDA device that supports it and on a CPU where it is measured faster, as
+   training's ``auto``, else fp32; the figures record the precision used). The reference model embeds
+   only the Δemb sample, and not at all when it is the model itself; its embeddings are computed once and cached on disk
    (``evaluation.reference_cache``), so the later methods of a study read them back, as do all the
    text sets of the reference scored as itself (PLM); the figures' ``reference_embeddings`` says, per
    text set, ``cached`` or ``computed``;

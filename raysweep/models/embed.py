@@ -5,13 +5,14 @@ batch of short texts pays for short texts only), run in eval mode without gradie
 autocast when asked), and written back in the original order as fp32 numpy arrays. Training (dev
 metrics, frozen targets) and evaluation (every figure of the suite) embed through here.
 
-Precision (:func:`embedding_precision`): ``auto`` is bf16 on a CUDA device that supports it and fp32
-on CPU. On a CPU without bf16 matrix units (AVX2 only, this project's 2-core machine) bf16 autocast
-embeds MiniLM several times slower than fp32 (``bench/eval_throughput.py`` prints the bf16/fp32 ratio:
-0.14 there, median of 3 alternating rounds of 1,024 GoEmotions texts), so CPUs use it only when asked;
-bf16 embeddings agree with fp32 ones within the tolerances ``tests/models/test_embed.py`` and
-``tests/evaluation/test_precision.py`` state (a text's two embeddings within 1e-3 cosine distance;
-MiniLM measured 2e-5).
+Precision (:func:`embedding_precision`): ``auto`` is bf16 on a CUDA device that supports it and, on CPU,
+what training's ``auto`` takes there (:func:`raysweep.models.precision.cpu_has_bf16`: bf16 only where the
+CPU flags allow it and a measured matmul chain runs at least 1.2x faster, measured once per node). On a CPU
+without bf16 matrix units (AVX2 only) bf16 autocast embedded MiniLM at 0.14x fp32; on an AMD EPYC with
+AVX512-BF16 at 1.67x (``bench/eval_throughput.py``, median of 3 alternating rounds of 1,024 GoEmotions
+texts, 2 cores, 2026-12-08, ``bench/results/eval_throughput.json``). bf16 embeddings agree with fp32 ones
+within the tolerances ``tests/models/test_embed.py`` and ``tests/evaluation/test_precision.py`` state (a
+text's two embeddings within 1e-3 cosine distance; MiniLM measured 2e-5).
 """
 
 from __future__ import annotations
@@ -25,17 +26,16 @@ from torch import nn
 from raysweep.config import PRECISIONS
 from raysweep.data.tokenized import TokenizedTexts
 from raysweep.errors import RaysweepError
+from raysweep.models.precision import resolve_precision
 
 
 def embedding_precision(requested: str, device: torch.device | str) -> str:
     """The precision an embedding runs in: ``fp32`` or ``bf16`` as asked; ``auto``: bf16 on a CUDA
-    device that supports it, fp32 elsewhere (on CPU bf16 was measured slower; see the module doc)."""
+    device that supports it, and on a CPU where bf16 is measured faster (see the module doc), else fp32:
+    the choice training's ``auto`` makes on the same device."""
     if requested not in PRECISIONS:
         raise RaysweepError(f"unknown precision {requested!r}; use one of {', '.join(PRECISIONS)}")
-    if requested != "auto":
-        return requested
-    device = torch.device(device)
-    return "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
+    return resolve_precision(requested, torch.device(device))
 
 
 def autocast(device: torch.device, precision: str):

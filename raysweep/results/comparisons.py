@@ -16,6 +16,7 @@ against PLM.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,28 @@ def load_arrays(model_dir: Path) -> dict[str, np.ndarray] | None:
     return arrays
 
 
+def embedded_in(model_dir: Path) -> str | None:
+    """The precision a run's evaluation embedded in (its ``evaluation.json``); None when it records none."""
+    path = Path(model_dir) / "evaluation.json"
+    try:
+        precision = json.loads(path.read_text()).get("precision")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return precision if isinstance(precision, str) else None
+
+
+def same_precision(precisions: set[str], what: str) -> None:
+    """A ``RaysweepError`` when two runs of a comparison were embedded in different precisions: with
+    ``evaluation.precision: auto`` on a cluster whose nodes differ (a GPU and a CPU node, or CPUs where
+    bf16 does and does not pay) one method's figures would be bf16's and another's fp32's."""
+    if len(precisions) > 1:
+        raise RaysweepError(
+            f"{what}: the runs' embeddings were computed in different precisions ({', '.join(sorted(precisions))}), "
+            "so their figures are not comparable; set evaluation.precision to fp32 or bf16 (not auto) and "
+            "score the runs again"
+        )
+
+
 def same_examples(key: str, runs: list[dict[str, np.ndarray]], what: str) -> None:
     """A ``RaysweepError`` unless every run's ``key`` (a labels array: the examples it was scored on)
     is the same: a paired test of runs scored on different draws (a study continued on another machine
@@ -146,6 +169,7 @@ def compare(
     """Every comparison row: model, method, config_id, versus (method, config_id), metric, delta, CI,
     p and Holm-adjusted p; empty when the runs saved no per-example outputs."""
     groups: dict[tuple[str, str, str], list[dict[str, np.ndarray]]] = {}
+    precisions: dict[tuple[str, str, str], set[str]] = {}
     columns: set[str] = set()
     for trial in finals:
         if trial["status"] != "TERMINATED" or "method" not in trial["result"]:
@@ -156,7 +180,9 @@ def compare(
         arrays = load_arrays(folder)
         if arrays is None:
             continue
-        groups.setdefault((model_of(trial["config"]["spec"]), spec.method, spec.config_id), []).append(arrays)
+        group = (model_of(trial["config"]["spec"]), spec.method, spec.config_id)
+        groups.setdefault(group, []).append(arrays)
+        precisions.setdefault(group, set()).update(p for p in [embedded_in(folder)] if p)
         columns |= {k for k, v in trial["result"].items() if isinstance(v, (int, float))}
     rows: list[dict[str, Any]] = []
     for (model, method, config_id), runs in sorted(groups.items()):
@@ -172,6 +198,10 @@ def compare(
             )
             if not (versus_reference or proposed_vs_trained):
                 continue
+            same_precision(
+                precisions[(model, method, config_id)] | precisions[(other_model, other, other_config)],
+                f"{method} {config_id} vs {other} {other_config}",
+            )
             for column in sorted(columns):
                 found = statistic_for(column)
                 if not (own_task(method, column) and own_task(other, column)):

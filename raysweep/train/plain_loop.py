@@ -141,7 +141,7 @@ def plain_loop_rate(cfg: Any, data: Any, steps: int = 6, warmup: int = 2, thread
     uniformly drawn batches came out 2-3 % shorter than the sampler's (597 vs 610-620 tokens a batch of
     32, ``smoke``), a bias in the loop's favour."""
     from raysweep.models.encoder import resolve_model_name
-    from raysweep.train.precision import resolve_attention, resolve_precision
+    from raysweep.models.precision import resolve_attention, resolve_precision
 
     if threads is not None:
         torch.set_num_threads(threads)

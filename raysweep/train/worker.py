@@ -33,13 +33,13 @@ from raysweep.config import RetrofitConfig
 from raysweep.models.checkpoint import load_metrics, load_train_state, load_weights, save_checkpoint
 from raysweep.models.encoder import import_model_code
 from raysweep.models.length_chunks import resolve_chunks
+from raysweep.models.precision import resolve_attention, resolve_precision
 from raysweep.models.retrofit import RetrofitModel
 from raysweep.samplers import build_sampler
 from raysweep.train.data import threads_for
 from raysweep.train.early_stopping import EarlyStopping
 from raysweep.train.objectives import Objective, StepContext, build_objective
 from raysweep.train.optim import build_optimizer
-from raysweep.train.precision import resolve_attention, resolve_precision
 from raysweep.train.run_clock import WARMUP_STEPS, RunClock
 from raysweep.train.session import Session
 

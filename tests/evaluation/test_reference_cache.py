@@ -20,7 +20,7 @@ from raysweep.models.encoder import load_encoder, load_tokenizer
 
 tiny_tasks_dir = pytest.fixture(scope="session")(task_fixtures.tiny_tasks_dir)
 
-DRIFT_ONLY = {"tasks": ["drift"], "protocols": "probe", "drift_n": 30}
+DRIFT_ONLY = {"tasks": ["drift"], "protocols": "probe", "drift_n": 30, "precision": "fp32"}
 
 
 def retrofitted(base: str, folder: Path, seed: int, scale: float = 0.05) -> str:

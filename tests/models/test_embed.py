@@ -76,8 +76,13 @@ def test_bf16_embeddings_agree_with_fp32(fixture, request):
     assert float(np.max(1 - cos)) < BF16_COSINE_TOLERANCE
 
 
-def test_auto_precision_is_fp32_on_cpu_and_a_bad_one_is_refused():
-    assert embedding_precision("auto", "cpu") == "fp32"
+@pytest.mark.parametrize("pays", [True, False])
+def test_auto_precision_on_cpu_is_trainings_choice_and_a_bad_one_is_refused(monkeypatch, pays: bool):
+    from raysweep.models import precision
+
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: pays)
+    assert embedding_precision("auto", "cpu") == ("bf16" if pays else "fp32")
+    assert embedding_precision("auto", "cpu") == precision.resolve_precision("auto", torch.device("cpu"))
     assert embedding_precision("bf16", "cpu") == "bf16" and embedding_precision("fp32", "cuda") == "fp32"
     with pytest.raises(RaysweepError, match="unknown precision 'fp16'; use one of auto, fp32, bf16"):
         embedding_precision("fp16", "cpu")

@@ -130,3 +130,20 @@ def test_runs_scored_on_different_examples_are_refused_not_compared(tmp_path: Pa
     np.savez(path, **arrays)
     with pytest.raises(RaysweepError, match="emo c0 vs plm base: the runs were scored on different sst2 examples"):
         compare(finals, tmp_path, lambda spec: "m", n_boot=20)
+
+
+def test_runs_embedded_in_different_precisions_are_refused_not_compared(tmp_path: Path) -> None:
+    """``evaluation.precision: auto`` on nodes that resolve it differently: PLM in fp32, Emo in bf16."""
+    import json
+
+    from raysweep.errors import RaysweepError
+
+    rng = np.random.default_rng(4)
+    finals = [write_run(tmp_path, "emo", "c0", s, rng.random(300), rng.integers(0, 2, 300)) for s in range(2)]
+    finals.append(write_run(tmp_path, "plm", "base", 0, rng.random(300), rng.integers(0, 2, 300)))
+    for folder, precision in (("emo-c0-seed0", "bf16"), ("emo-c0-seed1", "bf16"), ("plm-base-seed0", "bf16")):
+        (tmp_path / folder / "evaluation.json").write_text(json.dumps({"precision": precision}))
+    assert not compare(finals, tmp_path, lambda spec: "m", n_boot=20).empty  # one precision: compared
+    (tmp_path / "plm-base-seed0" / "evaluation.json").write_text(json.dumps({"precision": "fp32"}))
+    with pytest.raises(RaysweepError, match=r"emo c0 vs plm base: .* different precisions \(bf16, fp32\)"):
+        compare(finals, tmp_path, lambda spec: "m", n_boot=20)

@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from raysweep.train import precision
+from raysweep.models import precision
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Numeric precision and attention kernel for a device.
+"""Numeric precision and attention kernel for a device (training steps; evaluation embeddings take the
+same precision).
 
 bf16 autocast pays on GPUs and on CPUs whose bf16 matrix units the kernels reach (AMX, or AVX512-BF16
 on some parts): there a bf16 step ran about 2.5x fp32 (AMD EPYC with AVX512-BF16). A CPU flag does not
@@ -100,11 +101,14 @@ def cpu_has_bf16() -> bool:
 
 
 def resolve_precision(requested: str, device: torch.device) -> str:
+    """``requested`` unless it is ``auto``: then bf16 on a CUDA device that supports it and on a CPU where
+    it is measured faster (:func:`cpu_has_bf16`), fp32 elsewhere. Training steps and evaluation
+    embeddings (``models.embed.embedding_precision``) both resolve through here."""
     if requested != "auto":
         return requested
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if cpu_has_bf16() else "fp32"
+    return "bf16" if device.type == "cpu" and cpu_has_bf16() else "fp32"
 
 
 def resolve_attention(requested: str, precision: str, device: torch.device) -> str:
