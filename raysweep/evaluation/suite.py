@@ -8,10 +8,10 @@
    batches trimmed to their longest row (``models.embed``), in the evaluation's ``precision``
    (``auto``: bf16 on a CUDA device that supports it and on a CPU where it is measured faster, as
    training's ``auto``, else fp32; the figures record the precision used). The reference model embeds
-   only the Δemb sample, and not at all when it is the model itself; its embeddings are computed once and cached on disk
-   (``evaluation.reference_cache``), so the later methods of a study read them back, as do all the
-   text sets of the reference scored as itself (PLM); the figures' ``reference_embeddings`` says, per
-   text set, ``cached`` or ``computed``;
+   only the Δemb sample, and not at all when it is the model itself; its embeddings are computed once
+   and cached on disk (``evaluation.reference_cache``), so the later methods of a study read them back,
+   as do all the text sets of the reference scored as itself (PLM); the figures'
+   ``reference_embeddings`` says, per text set, ``cached`` or ``computed``;
 3. runs each metric job (emotion, drift, one probe and one few-shot job per task) as a Ray task on
    those embeddings (passed by object reference, never copied through the driver); all of them are
    submitted before anything is waited on, so they run side by side as CPUs allow;
