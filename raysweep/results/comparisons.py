@@ -32,6 +32,7 @@ from raysweep.metrics.paired import holm, mean_of, paired_test
 from raysweep.results.records import TrialRecord
 
 ARRAYS = "evaluation.npz"
+FIGURES = "evaluation.json"
 TEST_NAME = "paired bootstrap over evaluation examples with training seeds as a second level (Welch df)"
 CORRECTION = "Holm over the comparisons of each figure of a model"
 ALPHA = 0.05
@@ -129,7 +130,7 @@ def load_arrays(model_dir: Path) -> dict[str, np.ndarray] | None:
 
 def embedded_in(model_dir: Path) -> str | None:
     """The precision a run's evaluation embedded in (its ``evaluation.json``); None when it records none."""
-    path = Path(model_dir) / "evaluation.json"
+    path = Path(model_dir) / FIGURES
     try:
         precision = json.loads(path.read_text()).get("precision")
     except (OSError, ValueError, AttributeError):
@@ -182,7 +183,9 @@ def compare(
             continue
         group = (model_of(trial["config"]["spec"]), spec.method, spec.config_id)
         groups.setdefault(group, []).append(arrays)
-        precisions.setdefault(group, set()).update(p for p in [embedded_in(folder)] if p)
+        recorded_precisions = precisions.setdefault(group, set())
+        if precision := embedded_in(folder):
+            recorded_precisions.add(precision)
         columns |= {k for k, v in trial["result"].items() if isinstance(v, (int, float))}
     rows: list[dict[str, Any]] = []
     for (model, method, config_id), runs in sorted(groups.items()):
